@@ -1,0 +1,36 @@
+# Libra-Guard platform. Two commands after the clone:
+#   make demo   # create .venv if missing, install, run the whole pipeline on the embedded default
+#   make test   # install if needed, lint, run the tests
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: install demo test lint benchmark-quality clean
+
+# Reinstall only when the project's dependency list changes. torch is pinned to the CPU wheel
+# kept on disk (pyproject.toml says why).
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/libra-guard demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: install lint
+	$(BIN)/pytest
+
+benchmark-quality: install
+	$(BIN)/python benchmarks/quality.py
+
+clean:
+	rm -rf .libra build *.egg-info

@@ -1,0 +1,1 @@
+"""The ``libra-guard`` command line: it only wires commands to library functions."""

@@ -1,0 +1,28 @@
+"""Entry point of ``libra-guard``: one sub-command group or command per module."""
+
+from __future__ import annotations
+
+import typer
+
+from libra_guard.cli import data as data_commands
+from libra_guard.cli import demo as demo_commands
+from libra_guard.cli import evaluate as eval_commands
+from libra_guard.cli import train as train_commands
+
+app = typer.Typer(
+    name="libra-guard",
+    help=(
+        "Libra-Guard platform: prepare data, train a Chinese content-safety guard with a "
+        "two-stage curriculum on Ray, and evaluate it with the Libra-Test protocol."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(data_commands.app, name="data")
+app.command("train")(train_commands.train)
+app.command("eval")(eval_commands.evaluate)
+app.command("demo")(demo_commands.demo)
+
+
+if __name__ == "__main__":
+    app()

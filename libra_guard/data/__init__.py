@@ -1,0 +1,1 @@
+"""Data: the Libra-Test row schema, IO by URI, validation, deduplication, synthesis."""

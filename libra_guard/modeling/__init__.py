@@ -1,0 +1,1 @@
+"""Model: the Libra prompt, the answer format, the model factory and the judges."""
