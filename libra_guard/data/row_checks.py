@@ -1,0 +1,83 @@
+"""Turn one parsed JSON value into a ``GuardRow``, or say in plain words why it cannot be one.
+
+Strict reading (``read_rows``) stops at the first problem; validation (``validate_file``)
+quarantines the row with the same reason. Keeping the checks in one place makes both speak the
+same language: "missing field 'label'", "unknown label '危险' (expected 安全 or 不安全)".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from libra_guard.data.schema import LABELS, REQUIRED_FIELDS, GuardRow
+
+#: Fields whose text the guard reads; a blank or over-long value makes the row useless.
+TEXT_FIELDS = ("question", "response")
+
+
+class RowProblem(ValueError):
+    """A record that is not a valid row. ``kind`` groups reasons for a histogram."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(reason)
+        self.kind = kind
+        self.reason = reason
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "object", list: "array", str: "string", bool: "boolean", type(None): "null"}
+    return names.get(type(value), "number")
+
+
+def parse_row(value: Any, *, max_chars: int | None = None) -> GuardRow:
+    """Check one record against the Libra-Test schema and build the row.
+
+    An integer ``id`` is accepted and stored as its decimal string, since some exports of
+    Libra-style data number their rows. ``max_chars`` (characters, not bytes) bounds the
+    question and the response; ``None`` means no bound.
+
+    Raises:
+        RowProblem: the first problem found, with a reason a person can act on.
+    """
+    if not isinstance(value, dict):
+        raise RowProblem("not an object", f"row is a JSON {_json_type(value)}, expected an object")
+    for field in REQUIRED_FIELDS:
+        if field not in value:
+            raise RowProblem("missing field", f"missing field '{field}'")
+        if value[field] is None:
+            raise RowProblem("missing field", f"field '{field}' is null")
+    fields = dict(value)
+    if isinstance(fields["id"], int) and not isinstance(fields["id"], bool):
+        fields["id"] = str(fields["id"])
+    for field in REQUIRED_FIELDS:
+        if not isinstance(fields[field], str):
+            raise RowProblem(
+                "wrong type",
+                f"field '{field}' must be a string, got {_json_type(fields[field])}",
+            )
+    analyze = fields.get("analyze")
+    if analyze is not None and not isinstance(analyze, str):
+        raise RowProblem(
+            "wrong type", f"field 'analyze' must be a string or null, got {_json_type(analyze)}"
+        )
+    if fields["label"] not in LABELS:
+        raise RowProblem(
+            "unknown label",
+            f"unknown label '{fields['label']}' (expected {LABELS[0]} or {LABELS[1]})",
+        )
+    for field in ("id", "source", *TEXT_FIELDS):
+        if not fields[field].strip():
+            raise RowProblem("empty text", f"empty text in '{field}'")
+    if max_chars is not None:
+        for field in TEXT_FIELDS:
+            length = len(fields[field])
+            if length > max_chars:
+                raise RowProblem("too long", f"{field} is {length} characters (limit {max_chars})")
+    try:
+        return GuardRow.model_validate(fields)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise RowProblem("schema", f"field '{where}': {first['msg']}") from exc

@@ -1,0 +1,44 @@
+"""The metrics as the paper prints them: one row per source and an Average row, in percent.
+
+Columns follow the paper's tables (Accuracy, F1-Safe, F1-Unsafe, two decimals), followed by
+the row count and how many answers could not be scored (counted wrong).
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from libra_guard.evaluation.metrics import HEADLINE_FIGURES
+
+COLUMN_TITLES = {"accuracy": "Accuracy", "f1_safe": "F1-Safe", "f1_unsafe": "F1-Unsafe"}
+
+
+def percent(fraction: float) -> str:
+    """A fraction in [0, 1] as the paper's percentage with two decimals: 0.8679 -> 86.79."""
+    return f"{100.0 * fraction:.2f}"
+
+
+def metrics_table(metrics: dict, title: str = "Libra-Test protocol") -> Table:
+    """A rich table of the per-source figures and their plain average."""
+    table = Table(title=title)
+    table.add_column("Source")
+    for figure in HEADLINE_FIGURES:
+        table.add_column(COLUMN_TITLES[figure], justify="right")
+    table.add_column("n", justify="right")
+    table.add_column("Unscorable", justify="right")
+    for source, figures in metrics["by_source"].items():
+        table.add_row(
+            source,
+            *(percent(figures[figure]) for figure in HEADLINE_FIGURES),
+            str(figures["n"]),
+            str(figures["unparseable"]),
+        )
+    table.add_section()
+    table.add_row(
+        "Average",
+        *(percent(metrics["average"][figure]) for figure in HEADLINE_FIGURES),
+        str(metrics["n"]),
+        str(metrics["unparseable"]),
+        style="bold",
+    )
+    return table
