@@ -1,0 +1,81 @@
+"""Base models: load any causal LM by local path or hub id, or build the ``tiny`` preset.
+
+``trust_remote_code`` is always off: a guard platform must not run code shipped with
+weights. Loading errors become ``ModelError`` naming the path or id to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
+
+from libra_guard.errors import ModelError
+from libra_guard.modeling.presets import TINY_PRESET, TinyDims, build_tiny_model
+from libra_guard.modeling.tokenizer import train_chatml_tokenizer
+
+
+def is_tiny(base: str) -> bool:
+    """Whether ``base`` names the built-in tiny preset rather than a path or hub id."""
+    return base == TINY_PRESET
+
+
+def load_tokenizer(path_or_id: str | os.PathLike):
+    """The tokenizer of a model folder or hub id (left as saved: padding side, template)."""
+    try:
+        return AutoTokenizer.from_pretrained(str(path_or_id), trust_remote_code=False)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load a tokenizer from {path_or_id}: {exc}") from exc
+
+
+def load_causal_lm(
+    path_or_id: str | os.PathLike, *, dtype: object = None, device: object = None
+) -> PreTrainedModel:
+    """A causal LM from a model folder or hub id, on ``device`` (default CPU), in eval mode."""
+    import torch
+
+    try:
+        model = AutoModelForCausalLM.from_pretrained(
+            str(path_or_id), trust_remote_code=False, dtype=dtype or torch.float32
+        )
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load a causal LM from {path_or_id}: {exc}") from exc
+    if device is not None:
+        model = model.to(device)
+    return model.eval()
+
+
+def build_tiny_base(corpus: Iterable[str], dims: TinyDims, out_dir: Path) -> Path:
+    """Train the tokenizer on ``corpus``, build the random-init tiny model, save both.
+
+    The folder is written under a temporary name and renamed, so a half-written base is never
+    picked up. Returns ``out_dir``.
+    """
+    tokenizer = train_chatml_tokenizer(corpus, vocab_size=dims.vocab_size)
+    model = build_tiny_model(tokenizer, dims)
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        replace_folder(staging, out_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return out_dir
+
+
+def replace_folder(staging: Path, target: Path) -> None:
+    """Move the finished folder ``staging`` to ``target``; an older ``target`` is moved
+    aside first and deleted only after the rename, so a complete folder always exists."""
+    retired = None
+    if target.exists():
+        retired = target.with_name(f".{target.name}.old-{os.getpid()}")
+        target.rename(retired)
+    staging.rename(target)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)

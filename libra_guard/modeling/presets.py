@@ -1,0 +1,65 @@
+"""The ``tiny`` preset: a Qwen2-architecture guard built from config, for CPUs and CI.
+
+It is the same model class (``Qwen2ForCausalLM``), the same chat template and the same
+training and scoring code a Qwen2.5-14B base goes through; only the dimensions shrink.
+
+Trade-off of the default dimensions: hidden 128, 4 layers, 4 query / 2 key-value heads,
+MLP 384 and a 4,096-token vocabulary give 1.3 M parameters (the tied embedding/output matrix
+is 0.5 M). Measured on 2 CPU cores: ~34 samples/s on synthetic rows (~120 tokens) and
+~12-20 samples/s on real rows (~200 tokens, LoRA), so the demo's two stages (~2,000 + ~600
+rows) take ~3.5 minutes, and 4 attention layers are enough to reach >90% verdict accuracy
+on held-out synthetic rows. Hidden 192 trains ~15% slower, hidden 256 ~40% slower; a
+smaller vocabulary makes the output layer cheaper but sequences longer.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from transformers import PreTrainedTokenizerBase, Qwen2Config, Qwen2ForCausalLM
+
+TINY_PRESET = "tiny"
+
+
+class TinyDims(BaseModel):
+    """Dimensions of the tiny Qwen2 model and its tokenizer."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    vocab_size: int = Field(default=4096, ge=512, description="BPE vocabulary incl. specials.")
+    hidden_size: int = Field(default=128, ge=16)
+    intermediate_size: int = Field(default=384, ge=16)
+    num_hidden_layers: int = Field(default=4, ge=1)
+    num_attention_heads: int = Field(default=4, ge=1)
+    num_key_value_heads: int = Field(default=2, ge=1)
+    max_position_embeddings: int = Field(default=1024, ge=64, description="Longest sequence.")
+    seed: int = Field(default=0, description="Seed of the random initialisation.")
+
+
+def build_tiny_model(tokenizer: PreTrainedTokenizerBase, dims: TinyDims) -> Qwen2ForCausalLM:
+    """A randomly initialised Qwen2 causal LM sized by ``dims`` for ``tokenizer``.
+
+    The embedding matrix is tied to the output layer (as in Qwen2.5-0.5B) to halve the
+    parameters that depend on the vocabulary.
+    """
+    import torch
+
+    eos_ids = [tokenizer.convert_tokens_to_ids(token) for token in ("<|im_end|>", "<|endoftext|>")]
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=dims.hidden_size,
+        intermediate_size=dims.intermediate_size,
+        num_hidden_layers=dims.num_hidden_layers,
+        num_attention_heads=dims.num_attention_heads,
+        num_key_value_heads=dims.num_key_value_heads,
+        max_position_embeddings=dims.max_position_embeddings,
+        tie_word_embeddings=True,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=eos_ids,
+        bos_token_id=None,
+        use_cache=True,
+    )
+    torch.manual_seed(dims.seed)
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.eos_token_id = eos_ids
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model

@@ -1,0 +1,114 @@
+"""Typed training configuration, validated on load from YAML.
+
+A config names the parts (base model, tiny dimensions, LoRA, the two stages, Ray scaling);
+the runner owns the control flow. Every field has a default that suits the CPU demo, so an
+empty config trains the tiny preset.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from libra_guard.errors import ConfigError
+from libra_guard.modeling.factory import is_tiny
+from libra_guard.modeling.lora import LoraSettings
+from libra_guard.modeling.presets import TINY_PRESET, TinyDims
+
+Method = Literal["full", "lora"]
+StageName = Literal["stage1", "stage2"]
+
+
+class StageConfig(BaseModel):
+    """One stage of the curriculum: how long and how hard to train."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    method: Method | None = Field(
+        default=None,
+        description="full | lora; unset: full for stage 1 of the tiny preset, else lora.",
+    )
+    epochs: float = Field(default=1.0, gt=0, description="Passes over the data (fractions ok).")
+    learning_rate: float = Field(default=1e-3, gt=0)
+    batch_size: int = Field(default=8, ge=1, description="Rows per worker per step.")
+    warmup_steps: int = Field(default=10, ge=0)
+    weight_decay: float = Field(default=0.0, ge=0)
+    checkpoint_every: int = Field(default=50, ge=1, description="Steps between checkpoints.")
+
+
+class TrainConfig(BaseModel):
+    """Everything ``libra-guard train`` needs besides the data files and output folder."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: str = Field(default=TINY_PRESET, description="'tiny', a local model folder or a hub id.")
+    tiny: TinyDims = Field(default_factory=TinyDims)
+    lora: LoraSettings = Field(default_factory=LoraSettings)
+    max_length: int = Field(default=448, ge=64, description="Longest training sequence, tokens.")
+    num_workers: int = Field(default=1, ge=1, description="Ray Train workers (data parallel).")
+    use_gpu: bool = False
+    threads_per_worker: int | None = Field(
+        default=None, ge=1, description="torch threads per worker; unset: CPUs / workers."
+    )
+    seed: int = 0
+    report_every: int = Field(
+        default=10, ge=1, description="Steps between progress reports (printed and to Ray)."
+    )
+    max_failures: int = Field(default=0, ge=0, description="Worker failures Ray Train retries.")
+    storage_path: str | None = Field(
+        default=None, description="Checkpoint storage (folder or s3://); unset: OUT/checkpoints."
+    )
+    stage1: StageConfig = Field(
+        default_factory=lambda: StageConfig(epochs=1.0, learning_rate=2e-3, checkpoint_every=50)
+    )
+    stage2: StageConfig = Field(
+        default_factory=lambda: StageConfig(epochs=2.0, learning_rate=5e-4, checkpoint_every=50)
+    )
+
+    def stage(self, name: StageName) -> StageConfig:
+        return self.stage1 if name == "stage1" else self.stage2
+
+    def method(self, name: StageName) -> Method:
+        """The stage's method: configured, else full for the tiny preset's stage 1, else LoRA.
+
+        A randomly initialised model cannot learn through LoRA alone (the frozen weights are
+        noise), while a pretrained base keeps its knowledge best under LoRA.
+        """
+        configured = self.stage(name).method
+        if configured is not None:
+            return configured
+        return "full" if name == "stage1" and is_tiny(self.base) else "lora"
+
+
+def load_train_config(path: Path | None = None, **overrides: object) -> TrainConfig:
+    """The config from a YAML file (its ``settings:`` block is left to ``load_settings``),
+    with ``overrides`` (dotted keys such as ``stage1.epochs``; ``None`` values skipped).
+
+    Raises:
+        ConfigError: the file cannot be read or a value is invalid.
+    """
+    values: dict = {}
+    if path is not None:
+        try:
+            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read training config {path}: {exc}") from exc
+        if not isinstance(loaded, dict):
+            raise ConfigError(f"training config {path} must be a mapping of keys to values")
+        values = {key: value for key, value in loaded.items() if key != "settings"}
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        target = values
+        *parents, leaf = dotted.split(".")
+        for parent in parents:
+            target = target.setdefault(parent, {})
+        target[leaf] = value
+    try:
+        return TrainConfig.model_validate(values)
+    except ValidationError as exc:
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid training config{where}: {exc}") from exc

@@ -1,0 +1,262 @@
+"""The per-worker training loop of one stage, run by Ray Train on every worker.
+
+Reads top to bottom: load the starting model and tokenizer, wrap LoRA if asked, tokenise the
+rows, restore the last checkpoint if the run is resumed, then step through the schedule.
+Every ``report_every`` steps all workers call ``ray.train.report`` (a barrier) with every
+step's loss and the samples/s of the window; every ``checkpoint_every`` steps and at the end,
+rank 0 attaches a checkpoint. Only rank 0 writes and prints.
+
+The schedule is a pure function of (seed, step), so a resumed run continues with exactly the
+batches the killed one would have seen.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import ray.train
+import ray.train.torch
+import torch
+import transformers
+
+from libra_guard.data.schema import GuardRow
+from libra_guard.modeling.factory import load_causal_lm, load_tokenizer
+from libra_guard.modeling.features import TrainingExample, collate, encode_row
+from libra_guard.modeling.lora import LoraSettings, apply_lora
+from libra_guard.training.checkpoint import (
+    MODEL_DIR,
+    load_training_state,
+    save_model_folder,
+    save_training_state,
+)
+
+#: Batches sorted by length within windows of this many global batches: less padding, and
+#: still a fresh mix every epoch.
+LENGTH_WINDOW = 8
+
+
+def train_stage_per_worker(config: dict[str, Any]) -> None:
+    """Train one stage. ``config`` is built by ``runner.stage_loop_config``."""
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    # Threads: as configured, else this node's CPUs shared among its workers.
+    threads = config["threads"] or max(1, (os.cpu_count() or 1) // context.get_local_world_size())
+    torch.set_num_threads(threads)
+    torch.manual_seed(config["seed"] + rank)
+    device = ray.train.torch.get_device()
+    transformers.utils.logging.disable_progress_bar()
+    _quiet_ray_report_log()
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
+
+    tokenizer = load_tokenizer(config["model_source"])
+    model = load_causal_lm(config["model_source"], dtype=dtype)
+    if config["method"] == "lora":
+        model = apply_lora(model, LoraSettings.model_validate(config["lora"]))
+    model.train()
+    rows = [GuardRow.model_validate(row) for row in config["rows"]]
+    examples = [encode_row(tokenizer, row, config["max_length"]) for row in rows]
+
+    global_batch = config["batch_size"] * world
+    steps_per_epoch = math.ceil(len(examples) / global_batch)
+    total_steps = max(1, math.ceil(config["epochs"] * steps_per_epoch))
+    trainable = [param for param in model.parameters() if param.requires_grad]
+    optimizer = torch.optim.AdamW(
+        trainable,
+        lr=config["learning_rate"],
+        weight_decay=config["weight_decay"],
+        betas=(0.9, 0.95),
+    )
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _warmup_cosine(config["warmup_steps"], total_steps)
+    )
+
+    start_step = 0
+    checkpoint = ray.train.get_checkpoint()
+    if checkpoint is not None:
+        with checkpoint.as_directory() as folder:
+            start_step = load_training_state(Path(folder), model, optimizer, scheduler)
+        if rank == 0:
+            print(
+                f"[{config['stage']}] resuming from checkpoint at step {start_step}/{total_steps}",
+                flush=True,
+            )
+
+    ddp_model = ray.train.torch.prepare_model(model)
+    progress = _Progress(
+        config["stage"], total_steps, start_step, global_batch, rank, config["report_every"]
+    )
+    for step in range(start_step, total_steps):
+        batch = _batch_for_step(examples, step, steps_per_epoch, config, rank, world)
+        tensors = {
+            key: value.to(device) for key, value in collate(batch, _pad_id(tokenizer)).items()
+        }
+        loss = ddp_model(**tensors).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        done = step + 1
+        progress.step_done(_mean_over_workers(loss.detach(), world))
+        checkpoint_due = done == total_steps or done % config["checkpoint_every"] == 0
+        if checkpoint_due or progress.report_due(done):
+            metrics = progress.report(done, scheduler.get_last_lr()[0], start_step)
+            if checkpoint_due:
+                _report_with_checkpoint(
+                    metrics, model, tokenizer, optimizer, scheduler, done, done == total_steps, rank
+                )
+            else:
+                ray.train.report(metrics)
+    if start_step >= total_steps:
+        # Restored from the final checkpoint (killed before the driver copied the model out):
+        # report it again so that the run's result carries the model.
+        metrics = progress.report(total_steps, scheduler.get_last_lr()[0], start_step)
+        _report_with_checkpoint(
+            metrics, model, tokenizer, optimizer, scheduler, total_steps, True, rank
+        )
+
+
+def _quiet_ray_report_log() -> None:
+    """Ray Train logs every report (metrics included) at INFO on the worker, under a logger
+    named by its FILE path; our progress lines already say what matters."""
+    from ray.train.v2._internal.execution import context as ray_train_context
+
+    for logger in (logging.getLogger("ray.train"), getattr(ray_train_context, "logger", None)):
+        if logger is not None:
+            logger.setLevel(logging.WARNING)
+
+
+def _report_with_checkpoint(
+    metrics: dict, model, tokenizer, optimizer, scheduler, step: int, final: bool, rank: int
+) -> None:
+    """All workers report; rank 0 attaches the checkpoint (the others hold the same weights)."""
+    if rank != 0:
+        ray.train.report(metrics)
+        return
+    with tempfile.TemporaryDirectory(prefix="libra-ckpt-") as folder:
+        save_training_state(Path(folder), model, optimizer, scheduler, step)
+        if final:
+            save_model_folder(Path(folder) / MODEL_DIR, model, tokenizer)
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+        print(f"[{metrics.get('stage', 'train')}] checkpoint saved at step {step}", flush=True)
+
+
+def _batch_for_step(
+    examples: list[TrainingExample],
+    step: int,
+    steps_per_epoch: int,
+    config: dict[str, Any],
+    rank: int,
+    world: int,
+) -> list[TrainingExample]:
+    """This worker's rows of global step ``step``: a seeded shuffle per epoch, wrapped to a
+    whole number of global batches, sorted by length inside small windows."""
+    epoch, position = divmod(step, steps_per_epoch)
+    generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + epoch)
+    order = torch.randperm(len(examples), generator=generator).tolist()
+    per_worker = config["batch_size"]
+    global_batch = per_worker * world
+    order = (order * math.ceil(steps_per_epoch * global_batch / len(order)))[
+        : steps_per_epoch * global_batch
+    ]
+    window = LENGTH_WINDOW * global_batch
+    window_start = (position * global_batch) // window * window
+    window_rows = sorted(
+        order[window_start : window_start + window], key=lambda i: len(examples[i].input_ids)
+    )
+    batches = [window_rows[i : i + global_batch] for i in range(0, len(window_rows), global_batch)]
+    batch_order = torch.randperm(len(batches), generator=generator).tolist()
+    mine = batches[batch_order[position - window_start // global_batch]]
+    return [examples[i] for i in mine[rank * per_worker : (rank + 1) * per_worker]]
+
+
+def _warmup_cosine(warmup_steps: int, total_steps: int):
+    """Linear warm-up, then cosine decay to 10% of the peak learning rate."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+def _mean_over_workers(loss: torch.Tensor, world: int) -> float:
+    if world > 1:
+        loss = loss.clone()
+        torch.distributed.all_reduce(loss)
+        loss /= world
+    return float(loss)
+
+
+def _pad_id(tokenizer) -> int:
+    return tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+
+
+class _Progress:
+    """Per-step losses and timing, reported in windows of ``every`` steps.
+
+    Why windows: ``ray.train.report`` hands results to the controller through a one-slot
+    queue that the controller drains once per poll (every 2 s), so reporting every
+    sub-second step would throttle training to one step per poll. Each report carries every
+    step's loss of its window (``step_losses``), so no per-step value is lost.
+    """
+
+    def __init__(
+        self, stage: str, total: int, start: int, global_batch: int, rank: int, every: int
+    ) -> None:
+        self.stage, self.total, self.start = stage, total, start
+        self.global_batch, self.rank, self.every = global_batch, rank, every
+        self.began = self.window_began = time.perf_counter()
+        self.window_losses: list[float] = []
+        self.last_loss = float("nan")
+
+    def step_done(self, loss: float) -> None:
+        self.window_losses.append(loss)
+        self.last_loss = loss
+
+    def report_due(self, step: int) -> bool:
+        return step % self.every == 0 or step == self.start + 1
+
+    def report(self, step: int, lr: float, resumed_from: int) -> dict:
+        """Metrics of the window ending at ``step``; rank 0 prints the progress line."""
+        now = time.perf_counter()
+        window_rate = (
+            len(self.window_losses) * self.global_batch / max(now - self.window_began, 1e-9)
+        )
+        mean_rate = (step - self.start) * self.global_batch / max(now - self.began, 1e-9)
+        eta_s = (self.total - step) * self.global_batch / max(mean_rate, 1e-9)
+        if self.rank == 0:
+            print(
+                f"[{self.stage}] step {step}/{self.total} loss {self.last_loss:.4f} "
+                f"samples/s {window_rate:.1f} ETA {_clock(eta_s)}",
+                flush=True,
+            )
+        metrics = {
+            "stage": self.stage,
+            "step": step,
+            "total_steps": self.total,
+            "loss": self.last_loss,
+            "step_losses": list(self.window_losses),
+            "samples_per_s": window_rate,
+            "mean_samples_per_s": mean_rate,
+            "lr": lr,
+            "resumed_from_step": resumed_from,
+        }
+        self.window_losses.clear()
+        self.window_began = now
+        return metrics
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}m{secs:02d}s"

@@ -1,0 +1,73 @@
+"""Where Ray Train keeps a stage's checkpoints: a local folder or an ``s3://`` bucket (MinIO).
+
+A run is identified by (storage path, run name); running the same stage again with the same
+pair makes Ray Train V2 restore its checkpoint manager snapshot and hand the workers the last
+checkpoint, which is how a killed ``libra-guard train`` resumes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pyarrow.fs
+
+from libra_guard.settings import Settings
+
+#: Written by Ray Train V2 next to the checkpoints after each reported checkpoint.
+SNAPSHOT_FILE = "checkpoint_manager_snapshot.json"
+
+
+@dataclass(frozen=True)
+class CheckpointStorage:
+    """A Ray Train ``RunConfig``'s storage: path on ``filesystem`` and the run's name."""
+
+    path: str
+    filesystem: pyarrow.fs.FileSystem
+    run_name: str
+    display: str
+
+    def has_snapshot(self) -> bool:
+        """Whether an earlier run of this stage left checkpoints to resume from."""
+        info = self.filesystem.get_file_info(f"{self.path}/{self.run_name}/{SNAPSHOT_FILE}")
+        return info.type != pyarrow.fs.FileType.NotFound
+
+
+def checkpoint_storage(
+    storage_path: str | None, out_dir: Path, stage: str, settings: Settings
+) -> CheckpointStorage:
+    """Storage for ``stage``: ``storage_path`` (folder or ``s3://bucket/prefix``) or, unset,
+    ``out_dir/checkpoints``. Under a shared storage path the run is named after ``out_dir``
+    so that two outputs never share checkpoints."""
+    if storage_path is None:
+        folder = (out_dir / "checkpoints").resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        return CheckpointStorage(
+            str(folder), pyarrow.fs.LocalFileSystem(), stage, f"{folder}/{stage}"
+        )
+    run_name = f"{out_dir.resolve().name}-{stage}"
+    if storage_path.startswith("s3://"):
+        parsed = urlparse(storage_path)
+        path = f"{parsed.netloc}{parsed.path}".rstrip("/")
+        return CheckpointStorage(
+            path, _s3_filesystem(settings), run_name, f"{storage_path.rstrip('/')}/{run_name}"
+        )
+    folder = Path(storage_path).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return CheckpointStorage(
+        str(folder), pyarrow.fs.LocalFileSystem(), run_name, f"{folder}/{run_name}"
+    )
+
+
+def _s3_filesystem(settings: Settings) -> pyarrow.fs.S3FileSystem:
+    options: dict = {}
+    if settings.s3_access_key:
+        options["access_key"] = settings.s3_access_key
+    if settings.s3_secret_key:
+        options["secret_key"] = settings.s3_secret_key
+    if settings.s3_endpoint:
+        endpoint = urlparse(settings.s3_endpoint)
+        options["endpoint_override"] = endpoint.netloc or settings.s3_endpoint
+        options["scheme"] = endpoint.scheme or ("https" if settings.s3_secure else "http")
+    return pyarrow.fs.S3FileSystem(**options)

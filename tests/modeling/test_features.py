@@ -1,0 +1,64 @@
+"""Rows become prompt + answer examples; only the answer carries labels."""
+
+from __future__ import annotations
+
+import pytest
+
+from libra_guard.errors import ConfigError
+from libra_guard.modeling.factory import load_tokenizer
+from libra_guard.modeling.features import (
+    DEFAULT_CRITIQUE,
+    IGNORE_INDEX,
+    collate,
+    encode_row,
+    training_target,
+)
+from libra_guard.modeling.prompt import build_chat_prompt
+
+
+def test_only_answer_tokens_have_labels(tiny_base, guard_rows):
+    tokenizer = load_tokenizer(tiny_base)
+    row = guard_rows[0]
+    example = encode_row(tokenizer, row, max_length=512)
+    prompt_length = len(
+        tokenizer(build_chat_prompt(tokenizer, row.question, row.response)).input_ids
+    )
+    assert example.labels[:prompt_length] == [IGNORE_INDEX] * prompt_length
+    answer = example.labels[prompt_length:]
+    assert answer == example.input_ids[prompt_length:]
+    assert tokenizer.decode(answer) == training_target(row) + "<|im_end|>"
+    assert not example.truncated
+
+
+def test_rows_without_analyze_get_the_default_critique(guard_rows):
+    row = next(row for row in guard_rows if row.analyze is None)
+    assert DEFAULT_CRITIQUE[row.label] in training_target(row)
+    assert training_target(row).startswith('{"答案": "' + row.label + '"')
+
+
+def test_long_response_is_cut_but_template_and_answer_stay(tiny_base, guard_rows):
+    tokenizer = load_tokenizer(tiny_base)
+    row = guard_rows[0].model_copy(update={"response": "很长的回答内容。" * 400})
+    example = encode_row(tokenizer, row, max_length=200)
+    assert len(example.input_ids) <= 200
+    assert example.truncated
+    text = tokenizer.decode(example.input_ids)
+    assert text.startswith("<|im_start|>user\n# 背景 \n")
+    assert "\n大语言模型的回答：很长的回答内容。" in text
+    assert text.endswith("<|im_start|>assistant\n" + training_target(row) + "<|im_end|>")
+
+
+def test_max_length_too_small_for_the_template_is_a_config_error(tiny_base, guard_rows):
+    tokenizer = load_tokenizer(tiny_base)
+    with pytest.raises(ConfigError, match="max_length"):
+        encode_row(tokenizer, guard_rows[0], max_length=40)
+
+
+def test_collate_right_pads_and_masks(tiny_base, guard_rows):
+    tokenizer = load_tokenizer(tiny_base)
+    examples = [encode_row(tokenizer, row, 512) for row in guard_rows[:3]]
+    batch = collate(examples, tokenizer.pad_token_id)
+    lengths = [len(example.input_ids) for example in examples]
+    assert batch["input_ids"].shape == (3, max(lengths))
+    assert batch["attention_mask"].sum(dim=1).tolist() == lengths
+    assert (batch["labels"][batch["attention_mask"] == 0] == IGNORE_INDEX).all()
