@@ -26,7 +26,10 @@ class TfidfBaseline:
     def __init__(self, ngram_range: tuple[int, int] = (1, 3), max_features: int = 200_000):
         self.pipeline: Pipeline = make_pipeline(
             TfidfVectorizer(
-                analyzer="char", ngram_range=ngram_range, max_features=max_features, sublinear_tf=True
+                analyzer="char",
+                ngram_range=ngram_range,
+                max_features=max_features,
+                sublinear_tf=True,
             ),
             LogisticRegression(max_iter=2000, C=4.0),
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,3 +20,30 @@ def jade_medium_path() -> Path:
     if not JADE_MEDIUM.is_file():
         pytest.skip(f"external data {JADE_MEDIUM} is absent (it lives in ../shared/data)")
     return JADE_MEDIUM
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """A private local Ray head (own temp dir, free ports), started once per session.
+
+    The dashboard process runs because Ray Train's placement-group cleaner polls the state
+    API it serves (see ``ray_runtime``).
+    """
+    ray = pytest.importorskip("ray")
+    from libra_guard.training.ray_runtime import _free_port
+
+    temp_dir = tempfile.mkdtemp(prefix="lgray-", dir="/tmp")
+    started_here = not ray.is_initialized()
+    if started_here:
+        ray.init(
+            num_cpus=2,
+            include_dashboard=True,
+            dashboard_host="127.0.0.1",
+            dashboard_port=_free_port(),
+            _temp_dir=temp_dir,
+            log_to_driver=True,
+        )
+    yield ray.get_runtime_context().gcs_address
+    if started_here:
+        ray.shutdown()
+    shutil.rmtree(temp_dir, ignore_errors=True)

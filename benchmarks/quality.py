@@ -1,0 +1,157 @@
+"""Quality benchmark: the guard against a TF-IDF + logistic-regression baseline.
+
+Both are trained on exactly the same rows and scored with the paper's metrics (accuracy,
+F1-safe, F1-unsafe) on the same test sets, side by side in one run:
+
+(a) transfer: trained on synthetic data only (stage 1 default flavour, stage 2 hard flavour),
+    tested on all of ``jade-v3-medium`` -- how well the synthetic stage carries to real text;
+(b) real fine-tuning: stage 1 synthetic, stage 2 on 80% of ``jade-v3-medium`` (split by
+    question); tested on the other 20% and on a held-out synthetic set.
+
+The guard is the demo's tiny preset unless ``--config`` names another training config.
+The real data is read from ``../shared/data``; without it the benchmark says so and stops.
+
+Usage::
+
+    .venv/bin/python benchmarks/quality.py                      # ~15-25 min on 2 CPU cores
+    .venv/bin/python benchmarks/quality.py --out /tmp/quality --stage1-rows 3000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from benchmarks.baseline import TfidfBaseline  # noqa: E402
+from libra_guard.data.dedup import content_key  # noqa: E402
+from libra_guard.data.io import read_rows  # noqa: E402
+from libra_guard.data.schema import GuardRow  # noqa: E402
+from libra_guard.data.split import split_by_question  # noqa: E402
+from libra_guard.data.synth import generate  # noqa: E402
+from libra_guard.evaluation.metrics import compute_metrics  # noqa: E402
+from libra_guard.evaluation.runner import evaluate_model  # noqa: E402
+from libra_guard.training.config import load_train_config  # noqa: E402
+from libra_guard.training.runner import train_guard  # noqa: E402
+
+JADE = REPO_ROOT.parent / "shared" / "data" / "jade-v3-medium.jsonl"
+FIGURES = ("accuracy", "f1_safe", "f1_unsafe")
+console = Console()
+
+
+def main() -> int:
+    args = _parse_args()
+    if not JADE.is_file():
+        console.print(f"[yellow]skipped:[/] {JADE} is absent (real data lives in ../shared/data)")
+        return 0
+    out = Path(args.out)
+    jade = read_rows(JADE)
+    stage1 = generate(args.stage1_rows, args.seed).rows
+    hard = generate(args.stage2_rows, args.seed + 1, hard=True).rows
+    synth_test = _held_out(generate(args.test_rows, args.seed + 7).rows, [*stage1, *hard])
+    jade_train, jade_test = split_by_question(jade, 0.2, args.seed)
+    config = load_train_config(Path(args.config) if args.config else None)
+
+    scenarios = {
+        "a": ("synthetic only", stage1, hard, {"jade-v3-medium (all)": jade}),
+        "b": (
+            "synthetic + 80% JADE",
+            stage1,
+            jade_train,
+            {"jade-v3-medium (20% held out)": jade_test, "synthetic (held out)": synth_test},
+        ),
+    }
+    results: dict[str, dict] = {}
+    for key, (title, rows1, rows2, tests) in scenarios.items():
+        console.rule(f"({key}) {title}: stage 1 {len(rows1)} rows, stage 2 {len(rows2)} rows")
+        started = time.perf_counter()
+        if key == "b":
+            _reuse_stage1(out / "a" / "model", out / "b" / "model")
+        outcome = train_guard(config, rows1, rows2, out / key / "model", log=console.print)
+        train_s = time.perf_counter() - started
+        baseline = TfidfBaseline().fit([*rows1, *rows2])
+        for test_name, test_rows in tests.items():
+            guard_metrics = evaluate_model(
+                outcome.final_dir,
+                test_rows,
+                out / key / "eval" / _slug(test_name),
+                mode=args.mode,
+                with_scores=True,
+            )
+            base_metrics = compute_metrics(
+                test_rows, baseline.predict(test_rows), baseline.scores(test_rows)
+            )
+            results[f"({key}) {test_name}"] = {
+                "guard": _headline(guard_metrics),
+                "baseline": _headline(base_metrics),
+                "n": len(test_rows),
+                "train_seconds": round(train_s, 1),
+            }
+    _print_table(results, args.mode, config.base)
+    (out / "quality.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    console.print(f"results: {out / 'quality.json'}")
+    return 0
+
+
+def _reuse_stage1(source: Path, target: Path) -> None:
+    """Both scenarios share stage 1 (same rows, same config): train it once."""
+    for part in ("base", "stage1"):
+        if (source / part).is_dir() and not (target / part).exists():
+            shutil.copytree(source / part, target / part)
+
+
+def _headline(metrics: dict) -> dict:
+    figures = {figure: metrics["average"][figure] for figure in FIGURES}
+    return {**figures, "roc_auc": metrics.get("roc_auc"), "unparseable": metrics["unparseable"]}
+
+
+def _held_out(rows: list[GuardRow], training: list[GuardRow]) -> list[GuardRow]:
+    seen = {content_key(row) for row in training}
+    return [row for row in rows if content_key(row) not in seen]
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in name).strip("-")
+
+
+def _print_table(results: dict, mode: str, base: str) -> None:
+    table = Table(title=f"Guard ({base}, {mode} mode) vs TF-IDF + LR, same training rows")
+    table.add_column("test set")
+    table.add_column("n", justify="right")
+    for figure in FIGURES:
+        table.add_column(f"{figure} guard", justify="right")
+        table.add_column(f"{figure} base", justify="right")
+    table.add_column("acc ratio guard/base", justify="right")
+    for name, result in results.items():
+        guard, base_fig = result["guard"], result["baseline"]
+        cells = []
+        for figure in FIGURES:
+            cells += [f"{100 * guard[figure]:.2f}", f"{100 * base_fig[figure]:.2f}"]
+        ratio = guard["accuracy"] / base_fig["accuracy"] if base_fig["accuracy"] else float("nan")
+        table.add_row(name, str(result["n"]), *cells, f"{ratio:.3f}")
+    console.print(table)
+
+
+def _parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", default=str(REPO_ROOT / ".libra" / "benchmarks" / "quality"))
+    parser.add_argument("--config", default=None, help="Training config YAML (default: tiny).")
+    parser.add_argument("--stage1-rows", type=int, default=2000)
+    parser.add_argument("--stage2-rows", type=int, default=600)
+    parser.add_argument("--test-rows", type=int, default=400)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--mode", choices=("verdict", "generate"), default="verdict")
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,70 @@
+"""One full tiny run of the embedded default on Ray: synth -> validate -> train -> evaluate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from typer.testing import CliRunner
+
+from libra_guard.cli.main import app
+from tests.training.configs import small_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def demo_config(tmp_path_factory) -> str:
+    train = small_config().model_dump(mode="json")
+    config = {
+        "seed": 5,
+        "stage1_rows": 96,
+        "stage2_rows": 48,
+        "test_rows_per_source": 24,
+        "train": train,
+    }
+    path = tmp_path_factory.mktemp("config") / "demo.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return str(path)
+
+
+def test_demo_runs_the_whole_flow_and_resumes(ray_address, demo_config, tmp_path) -> None:
+    out = tmp_path / "demo"
+    runner = CliRunner()
+
+    first = runner.invoke(app, ["demo", "--config", demo_config, "--out", str(out)])
+    assert first.exit_code == 0, first.output
+
+    test_rows = (out / "data" / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    metrics = json.loads((out / "eval" / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["n"] == len(test_rows)
+    assert set(metrics["by_source"]) == {"synthetic", "synthetic-hard"}
+    for figure in ("accuracy", "f1_safe", "f1_unsafe"):
+        assert 0.0 <= metrics["average"][figure] <= 1.0
+    for name in ("stage1", "stage2", "test"):
+        assert (out / "data" / f"{name}.jsonl.sha256").is_file()
+    assert (out / "eval" / "confusion_matrix.png").stat().st_size > 0
+    assert "Average" in first.output
+
+    final = out / "model" / "final"
+    model = AutoModelForCausalLM.from_pretrained(final)
+    tokenizer = AutoTokenizer.from_pretrained(final)
+    assert model.config.model_type == "qwen2"
+    assert tokenizer.apply_chat_template(
+        [{"role": "user", "content": "你好"}], tokenize=False, add_generation_prompt=True
+    ).endswith("assistant\n")
+
+    second = runner.invoke(app, ["demo", "--config", demo_config, "--out", str(out)])
+    assert second.exit_code == 0, second.output
+    assert "stage1: already finished" in second.output
+    assert "stage2: already finished" in second.output
+
+
+def test_demo_rejects_a_bad_config_with_a_message(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("stage1_rows: -3\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["demo", "--config", str(bad), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "stage1_rows" in result.output
