@@ -1,0 +1,51 @@
+"""Lineage tags: round trip, git commit fallback, printed chain."""
+
+from __future__ import annotations
+
+import re
+
+from libra_guard.tracking.lineage import UNKNOWN, Lineage, format_lineage, git_commit
+
+
+def test_lineage_round_trips_through_tags():
+    lineage = Lineage(
+        dataset_digests={"stage1": "a" * 64, "test": "c" * 64},
+        pipeline_run_id="run-42",
+        checkpoint_uri="s3://libra/runs/42/final",
+        git_commit="0123abc",
+        base_model="tiny",
+        gate_decision="pass: all 4 threshold checks pass",
+    )
+    tags = lineage.to_tags()
+    assert tags["libra.dataset.stage1.sha256"] == "a" * 64
+    assert tags["libra.pipeline_run_id"] == "run-42"
+    assert Lineage.from_tags({**tags, "other": "ignored"}) == lineage
+
+
+def test_unset_fields_are_not_tagged():
+    tags = Lineage(git_commit="abc").to_tags()
+    assert tags == {"libra.git_commit": "abc"}
+
+
+def test_git_commit_of_this_checkout_or_unknown_outside_a_repository(tmp_path):
+    commit = git_commit()
+    assert commit == UNKNOWN or re.fullmatch(r"[0-9a-f]{40}", commit)
+    assert git_commit(tmp_path) == UNKNOWN
+
+
+def test_format_lineage_lists_the_chain():
+    text = format_lineage(
+        {
+            "model": "libra-guard",
+            "version": "2",
+            "aliases": ["champion"],
+            "model_uri": "models:/libra-guard/2",
+            "gate_decision": "pass: no champion yet",
+            "dataset_digests": {"stage1": "a" * 64},
+            "git_commit": "abc",
+        }
+    )
+    assert text.splitlines()[0] == "libra-guard version 2  (aliases: champion)"
+    assert "  gate decision    pass: no champion yet" in text
+    assert f"    stage1         {'a' * 64}" in text
+    assert "  pipeline run     unknown" in text
