@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from libra_guard.config_files import read_config_mapping
 from libra_guard.errors import ConfigError
 from libra_guard.modeling.factory import is_tiny
 from libra_guard.modeling.lora import LoraSettings
@@ -90,15 +90,7 @@ def load_train_config(path: Path | None = None, **overrides: object) -> TrainCon
     Raises:
         ConfigError: the file cannot be read or a value is invalid.
     """
-    values: dict = {}
-    if path is not None:
-        try:
-            loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read training config {path}: {exc}") from exc
-        if not isinstance(loaded, dict):
-            raise ConfigError(f"training config {path} must be a mapping of keys to values")
-        values = {key: value for key, value in loaded.items() if key != "settings"}
+    values = read_config_mapping(path, "training config")
     for dotted, value in overrides.items():
         if value is None:
             continue
