@@ -8,7 +8,8 @@ F1-safe, F1-unsafe) on the same test sets, side by side in one run:
 (b) real fine-tuning: stage 1 synthetic, stage 2 on 80% of ``jade-v3-medium`` (split by
     question); tested on the other 20% and on a held-out synthetic set.
 
-The guard is the demo's tiny preset unless ``--config`` names another training config.
+The guard is the tiny preset trained as ``configs/quality.yaml`` says (longer, full fine-tuning
+and stage-1 rehearsal in stage 2) unless ``--config`` names another training config.
 The real data is read from ``../shared/data``; without it the benchmark says so and stops.
 
 Usage::
@@ -144,7 +145,11 @@ def _print_table(results: dict, mode: str, base: str) -> None:
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(REPO_ROOT / ".libra" / "benchmarks" / "quality"))
-    parser.add_argument("--config", default=None, help="Training config YAML (default: tiny).")
+    parser.add_argument(
+        "--config",
+        default=str(REPO_ROOT / "configs" / "quality.yaml"),
+        help="Training config YAML of the guard (default: configs/quality.yaml).",
+    )
     parser.add_argument("--stage1-rows", type=int, default=2000)
     parser.add_argument("--stage2-rows", type=int, default=600)
     parser.add_argument("--test-rows", type=int, default=400)

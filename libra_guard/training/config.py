@@ -54,6 +54,15 @@ class TrainConfig(BaseModel):
         default=None, ge=1, description="torch threads per worker; unset: CPUs / workers."
     )
     seed: int = 0
+    stage2_replay: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=4.0,
+        description=(
+            "Stage-1 rows mixed into stage 2, as a fraction of the stage-2 rows (rehearsal): "
+            "stage 2 then adapts to real text without forgetting the synthetic stage."
+        ),
+    )
     report_every: int = Field(
         default=10, ge=1, description="Steps between progress reports (printed and to Ray)."
     )

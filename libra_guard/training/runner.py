@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import tempfile
 import time
@@ -86,7 +87,10 @@ def train_guard(
     _start_ray(settings)
     source = _prepare_base(config, [*stage1_rows, *stage2_rows], out_dir, log)
     stage1 = _run_stage("stage1", config, stage1_rows, source, out_dir, settings, log)
-    stage2 = _run_stage("stage2", config, stage2_rows, stage1.model_dir, out_dir, settings, log)
+    stage2_mix = with_replay(stage2_rows, stage1_rows, config.stage2_replay, config.seed)
+    if len(stage2_mix) > len(stage2_rows):
+        log(f"stage2: {len(stage2_mix) - len(stage2_rows)} stage-1 rows mixed in (replay)")
+    stage2 = _run_stage("stage2", config, stage2_mix, stage1.model_dir, out_dir, settings, log)
     final_dir = publish_final(config, (stage1, stage2), out_dir / "final", data_digests)
     log(f"final model written to {final_dir}")
     return TrainingOutcome(final_dir=final_dir, stages=(stage1, stage2))
@@ -148,6 +152,20 @@ def _start_ray(settings: Settings) -> None:
     # propagated to the workers by Ray Train.
     os.environ.setdefault("RAY_TRAIN_ENABLE_PRINT_PATCH", "0")
     ensure_ray(settings)
+
+
+def with_replay(
+    rows: Sequence[GuardRow], earlier: Sequence[GuardRow], fraction: float, seed: int
+) -> list[GuardRow]:
+    """``rows`` plus a seeded sample of ``earlier`` rows, ``fraction`` times as many as ``rows``
+    (capped at all of ``earlier``), shuffled together so every batch mixes both."""
+    count = min(len(earlier), round(fraction * len(rows)))
+    if count == 0:
+        return list(rows)
+    rng = random.Random(seed)
+    mixed = [*rows, *rng.sample(list(earlier), count)]
+    rng.shuffle(mixed)
+    return mixed
 
 
 def guard_corpus(rows: Sequence[GuardRow]) -> Iterator[str]:

@@ -1,0 +1,20 @@
+"""Stage-1 rehearsal in stage 2: the mix is seeded, bounded and keeps every stage-2 row."""
+
+from __future__ import annotations
+
+from libra_guard.training.runner import with_replay
+
+
+def test_replay_adds_the_requested_share_of_stage1_rows(synth_rows) -> None:
+    stage1, stage2 = synth_rows[:40], synth_rows[40:60]
+    mixed = with_replay(stage2, stage1, 0.5, seed=1)
+    assert len(mixed) == 30
+    assert {row.id for row in stage2} <= {row.id for row in mixed}
+    assert len({row.id for row in mixed}) == 30
+    assert [row.id for row in with_replay(stage2, stage1, 0.5, seed=1)] == [r.id for r in mixed]
+
+
+def test_replay_is_capped_and_off_by_default(synth_rows) -> None:
+    stage1, stage2 = synth_rows[:5], synth_rows[5:25]
+    assert len(with_replay(stage2, stage1, 4.0, seed=0)) == 25
+    assert with_replay(stage2, stage1, 0.0, seed=0) == list(stage2)
