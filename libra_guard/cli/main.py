@@ -7,6 +7,8 @@ import typer
 from libra_guard.cli import data as data_commands
 from libra_guard.cli import demo as demo_commands
 from libra_guard.cli import evaluate as eval_commands
+from libra_guard.cli import pipeline as pipeline_commands
+from libra_guard.cli import registry as registry_commands
 from libra_guard.cli import train as train_commands
 
 app = typer.Typer(
@@ -22,6 +24,11 @@ app.add_typer(data_commands.app, name="data")
 app.command("train")(train_commands.train)
 app.command("eval")(eval_commands.evaluate)
 app.command("demo")(demo_commands.demo)
+app.command("compile")(pipeline_commands.compile_pipeline)
+app.command("run")(pipeline_commands.run)
+app.command("submit")(pipeline_commands.submit)
+app.command("lineage")(registry_commands.lineage)
+app.command("ui")(registry_commands.ui)
 
 
 if __name__ == "__main__":

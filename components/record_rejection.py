@@ -1,0 +1,38 @@
+"""``record_rejection``: the fail branch. Record why the challenger was rejected and with
+which metrics, on the pipeline run's MLflow parent run; register and promote nothing."""
+
+from kfp import dsl
+from kfp.dsl import Artifact, Input
+
+from components import COMPONENT_OPTIONS, PROJECT_IMAGE
+
+
+@dsl.component(base_image=PROJECT_IMAGE, **COMPONENT_OPTIONS)
+def record_rejection(decision: Input[Artifact], parent_run_id: str) -> str:
+    """Log the gate's rejection.
+
+    Args:
+        decision: the gate's decision JSON (passed, reasons, checks, comparison, the
+            challenger's headline metrics).
+        parent_run_id: the pipeline run's MLflow parent run.
+
+    Returns:
+        The reasons, one per line, as recorded.
+    """
+    import json
+    from pathlib import Path
+
+    from libra_guard.tracking import runs
+
+    verdict = json.loads(Path(decision.path).read_text(encoding="utf-8"))
+    reasons = list(verdict.get("reasons", []))
+    runs.log_stage(
+        parent_run_id,
+        "record_rejection",
+        metrics={f"rejected.{k}": v for k, v in verdict.get("challenger_average", {}).items()},
+        tags={"libra.gate.rejected": "true", "libra.gate.reasons": "\n".join(reasons)[:5000]},
+    )
+    print("challenger rejected; nothing registered, no alias moved:")
+    for reason in reasons:
+        print(f"  - {reason}")
+    return "\n".join(reasons)

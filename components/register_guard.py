@@ -1,0 +1,70 @@
+"""``register_guard``: the pass branch. Log the challenger to MLflow with its lineage,
+register a new version of ``libra-guard`` and move the aliases ``challenger`` then
+``champion`` to it.
+
+A run whose every step came from the cache trains nothing new; when the champion already is
+this very model artifact, no duplicate version is registered.
+"""
+
+from typing import NamedTuple
+
+from kfp import dsl
+from kfp.dsl import Artifact, Dataset, Input, Model
+
+from components import COMPONENT_OPTIONS, PROJECT_IMAGE
+
+
+@dsl.component(base_image=PROJECT_IMAGE, **COMPONENT_OPTIONS)
+def register_guard(
+    guard_model: Input[Model],
+    test_data: Input[Dataset],
+    decision: Input[Artifact],
+    parent_run_id: str,
+    pipeline_run: str = "",
+    git_commit: str = "",
+) -> NamedTuple("RegisterOutputs", [("version", str)]):
+    """Register the challenger and make it the champion.
+
+    Args:
+        guard_model: the final model folder (from ``finetune_guard``); its metadata carries
+            ``base_model`` and the training data digests.
+        test_data: the held-out set it was judged on (its digest joins the lineage).
+        decision: the gate's decision JSON (its summary joins the lineage).
+        parent_run_id: the pipeline run's MLflow parent run; the model is logged there.
+        pipeline_run: the orchestrator's run name (KFP run or local run folder).
+        git_commit: the commit of the code that built the pipeline; empty: ask git where
+            the package lives (``unknown`` in an image without a checkout).
+
+    Returns:
+        ``version``: the registered model version that now holds ``challenger`` and
+        ``champion``.
+    """
+    import json
+    from collections import namedtuple
+    from pathlib import Path
+
+    from libra_guard.tracking import registry, runs
+
+    outputs = namedtuple("RegisterOutputs", ["version"])
+    verdict = json.loads(Path(decision.path).read_text(encoding="utf-8"))
+    champion = registry.alias_version("champion")
+    if champion is not None and registry.lineage(champion).get("checkpoint_uri") == guard_model.uri:
+        print(f"the champion (version {champion}) already is this model; nothing registered")
+        return outputs(str(champion))
+    digests = dict(guard_model.metadata.get("data_sha256", {}))
+    digests["test"] = test_data.metadata.get("sha256", "")
+    lineage = {
+        "dataset_digests": digests,
+        "pipeline_run_id": pipeline_run or parent_run_id,
+        "checkpoint_uri": guard_model.uri,
+        "base_model": guard_model.metadata.get("base_model"),
+        "gate_decision": verdict.get("summary") or ("pass" if verdict.get("passed") else "fail"),
+    }
+    if git_commit:
+        lineage["git_commit"] = git_commit
+    stage_run_id = runs.stage_run_id(parent_run_id, "register_guard")
+    registered = registry.log_and_register(guard_model.path, lineage, run_id=stage_run_id)
+    registry.set_alias(registered.version, "champion")
+    runs.finish_run(stage_run_id)
+    print(f"registered {registry.MODEL_NAME} version {registered.version}: challenger, champion")
+    return outputs(str(registered.version))

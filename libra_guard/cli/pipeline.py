@@ -1,0 +1,89 @@
+"""``libra-guard compile | run | submit``: the pipeline's commands; they only wire options to
+``pipelines`` (the DAG, the local runner, the KFP client)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from libra_guard.cli.errors import handle_errors
+from libra_guard.settings import load_settings
+
+console = Console()
+
+CONFIG_OPTION_HELP = "Pipeline config YAML (configs/pipeline.yaml); default: the demo sizes."
+
+
+@handle_errors
+def compile_pipeline(
+    out: Path | None = typer.Option(
+        None, "--out", help="Where to write the IR YAML. Default: the checked-in file."
+    ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        exists=True,
+        dir_okay=False,
+        help="Bake this config's image, resources and cluster wiring in (default: defaults).",
+    ),
+) -> None:
+    """Compile the pipeline to KFP IR YAML (pipelines/libra_guard_pipeline.yaml)."""
+    from pipelines.config import load_pipeline_config
+    from pipelines.libra_guard_pipeline import COMPILED_YAML, compile_pipeline
+
+    options = load_pipeline_config(config).options() if config else None
+    written = compile_pipeline(out or COMPILED_YAML, options)
+    console.print(f"compiled pipeline written to {written}")
+
+
+@handle_errors
+def run(
+    config: Path | None = typer.Option(
+        None, "--config", exists=True, dir_okay=False, help=CONFIG_OPTION_HELP
+    ),
+) -> None:
+    """Run the whole pipeline here with the KFP local runner, a shared local Ray head and
+    MLflow on a SQLite file under the state dir.
+
+    A second run with unchanged inputs reuses the finished steps (and says so); a killed run
+    loses no finished step. The registered champion is printed at the end.
+    """
+    from pipelines.config import load_pipeline_config
+    from pipelines.local_run import run_locally
+
+    settings = load_settings(config)
+    result = run_locally(load_pipeline_config(config), settings, log=console.print)
+    if result.report is not None and result.report.is_file():
+        console.rule("gate report")
+        console.print(result.report.read_text(encoding="utf-8"))
+        console.rule()
+    if result.reused_steps:
+        console.print(f"reused from cache: {', '.join(result.reused_steps)}")
+    champion = result.champion_version or "none yet"
+    console.print(f"champion: libra-guard version {champion}")
+    console.print(f"MLflow parent run: {result.parent_run_id} ({settings.tracking_uri})")
+    console.print(f"step outputs: {result.pipeline_root}")
+    console.print(f"finished in {result.seconds:.0f}s")
+
+
+@handle_errors
+def submit(
+    host: str = typer.Option(..., "--host", help="URL of the KFP API, e.g. http://localhost:8080."),
+    config: Path | None = typer.Option(
+        None, "--config", exists=True, dir_okay=False, help=CONFIG_OPTION_HELP
+    ),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="KFP experiment. Default: the config's experiment."
+    ),
+    wait: bool = typer.Option(False, "--wait", help="Wait for the run to finish."),
+) -> None:
+    """Compile the cluster variant and start a run on a Kubeflow Pipelines backend."""
+    from pipelines.config import load_pipeline_config
+    from pipelines.submit import submit as submit_run
+
+    submitted = submit_run(load_pipeline_config(config), host, experiment=experiment, wait=wait)
+    console.print(f"run {submitted.run_id}: {submitted.url}")
+    if submitted.state:
+        console.print(f"finished: {submitted.state}")

@@ -1,0 +1,153 @@
+"""The pipeline's configuration, typed and validated on load from YAML.
+
+Two kinds of values, kept apart because KFP treats them differently:
+
+- run-time values (data sizes, training and evaluation settings, gate thresholds, the MLflow
+  experiment) become pipeline ARGUMENTS of one run;
+- compile-time values (image, resources of the training tasks, GPU, the Kubernetes Secret and
+  ConfigMap that carry endpoints and credentials) are baked into the compiled pipeline,
+  because KFP accepts only constants there (``PipelineOptions``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from components import PROJECT_IMAGE
+from libra_guard.config_files import read_config_mapping
+from libra_guard.demo import DemoConfig
+from libra_guard.errors import ConfigError
+
+#: The experiment every pipeline run logs to unless the config names another.
+DEFAULT_EXPERIMENT = "libra-guard"
+
+
+class TaskResources(BaseModel):
+    """Kubernetes requests and limits of each training task (Kubernetes quantity strings)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cpu_request: str = "2"
+    memory_request: str = "8G"
+    cpu_limit: str = "4"
+    memory_limit: str = "16G"
+
+
+class ClusterWiring(BaseModel):
+    """How configuration reaches cluster tasks: a Secret (credentials) and a ConfigMap
+    (endpoints), each mapped key -> environment variable. An empty name leaves it out."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    secret_name: str = "libra-guard-credentials"
+    secret_env: dict[str, str] = Field(
+        default_factory=lambda: {
+            "s3_access_key": "LIBRA_S3_ACCESS_KEY",
+            "s3_secret_key": "LIBRA_S3_SECRET_KEY",
+        }
+    )
+    config_map_name: str = "libra-guard-config"
+    config_map_env: dict[str, str] = Field(
+        default_factory=lambda: {
+            "s3_endpoint": "LIBRA_S3_ENDPOINT",
+            "mlflow_tracking_uri": "MLFLOW_TRACKING_URI",
+            "ray_address": "LIBRA_RAY_ADDRESS",
+        }
+    )
+
+
+class PipelineOptions(BaseModel):
+    """Compile-time options of ``build_pipeline``; the checked-in YAML uses the defaults."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    image: str = PROJECT_IMAGE
+    use_gpu: bool = Field(default=False, description="Request one nvidia.com/gpu per task.")
+    resources: TaskResources = Field(default_factory=TaskResources)
+    cluster: ClusterWiring | None = Field(
+        default_factory=ClusterWiring, description="None: no Kubernetes env wiring (local)."
+    )
+
+
+class PipelineConfig(BaseModel):
+    """Everything ``libra-guard run`` and ``submit`` need; every field has a demo default."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    experiment: str = Field(default=DEFAULT_EXPERIMENT, min_length=1)
+    demo: DemoConfig = Field(
+        default_factory=DemoConfig, description="Data sizes, training and evaluation."
+    )
+    gate: dict = Field(
+        default_factory=dict, description="libra_guard.promotion.gate.GateThresholds fields."
+    )
+    image: str = PROJECT_IMAGE
+    resources: TaskResources = Field(default_factory=TaskResources)
+    cluster: ClusterWiring = Field(default_factory=ClusterWiring)
+
+    @field_validator("gate")
+    @classmethod
+    def _valid_thresholds(cls, value: dict) -> dict:
+        from libra_guard.promotion.gate import GateThresholds
+
+        return GateThresholds.model_validate(value).model_dump(exclude_unset=True)
+
+    def options(self, *, cluster: bool = True) -> PipelineOptions:
+        """The compile-time options; ``cluster=False`` drops the Kubernetes env wiring."""
+        return PipelineOptions(
+            image=self.image,
+            use_gpu=self.demo.train.use_gpu,
+            resources=self.resources,
+            cluster=self.cluster if cluster else None,
+        )
+
+    def arguments(self) -> dict:
+        """The pipeline arguments of one run (everything but the MLflow parent run)."""
+        train = self.demo.train
+        return {
+            "data_config": self.demo.model_dump(
+                mode="json", exclude={"train", "eval_mode", "eval_batch_size"}, exclude_none=True
+            ),
+            "train_config": train.model_dump(
+                mode="json", exclude={"num_workers", "use_gpu"}, exclude_none=True
+            ),
+            "num_workers": train.num_workers,
+            "use_gpu": train.use_gpu,
+            "eval_mode": self.demo.eval_mode,
+            "eval_batch_size": self.demo.eval_batch_size,
+            "gate_thresholds": dict(self.gate),
+            "experiment": self.experiment,
+            "source_fingerprint": self.source_fingerprint(),
+        }
+
+    def source_fingerprint(self) -> str:
+        """sha256 of the real-data file's bytes (empty without one or for remote URIs):
+        part of ``prepare_data``'s cache key, so an edited file is never served stale."""
+        real = self.demo.real_data
+        if not real or "://" in real:
+            return ""
+        path = Path(real)
+        if not path.is_file():
+            raise ConfigError(f"real_data {real} is not a file; fix demo.real_data in the config")
+        digest = hashlib.sha256()
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        return digest.hexdigest()
+
+
+def load_pipeline_config(path: Path | None = None) -> PipelineConfig:
+    """The pipeline config from a YAML file (its ``settings:`` block is ``load_settings``'s).
+
+    Raises:
+        ConfigError: the file cannot be read or a value is invalid.
+    """
+    values = read_config_mapping(path, "pipeline config")
+    try:
+        return PipelineConfig.model_validate(values)
+    except ValidationError as exc:
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid pipeline config{where}: {exc}") from exc

@@ -1,0 +1,282 @@
+"""Run the pipeline on this machine with the KFP local runner (``libra-guard run``).
+
+What the embedded default needs around the DAG:
+
+- the subprocess runner in the current environment (``use_venv=False``): each step is a
+  Python subprocess that imports ``libra_guard`` from this checkout;
+- ONE local Ray head, started here before the first step and shut down at the end, that every
+  training step joins through ``LIBRA_RAY_ADDRESS`` (a head already named there is joined
+  instead, and left running);
+- MLflow on the SQLite file under the state dir (``MLFLOW_TRACKING_URI`` for the steps) and
+  one parent run per pipeline run, whose id the steps read from
+  ``LIBRA_MLFLOW_PARENT_RUN_ID``. It is an environment variable, not a parameter, so that it
+  stays out of the cache key;
+- caching: kfp.local's own cache (``enable_caching=True``), keyed by the component, its
+  command and its arguments (input artifacts by URI). A finished step's outputs stay under
+  ``STATE_DIR/kfp/<pipeline run>/`` and its cache entry is written atomically after it
+  succeeds, so killing the run loses no finished step: the next run reuses it and prints
+  "reused cached result of STEP".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from libra_guard.errors import ConfigError, LibraGuardError
+from libra_guard.settings import Settings
+from pipelines.config import PipelineConfig
+
+Log = Callable[[str], None]
+#: The message kfp.local logs when a task's cached outputs are reused.
+CACHE_HIT = " cache hit "
+#: Parent-run tag listing the steps this run took from the cache.
+REUSED_TAG = "libra.reused_steps"
+
+
+class PipelineFailedError(LibraGuardError):
+    """A step of the pipeline failed; its log is above the message."""
+
+
+@dataclass
+class LocalRunResult:
+    """What one local pipeline run did."""
+
+    parent_run_id: str
+    pipeline_root: Path
+    report: Path | None
+    reused_steps: list[str] = field(default_factory=list)
+    champion_version: str | None = None
+    seconds: float = 0.0
+
+
+def run_locally(
+    config: PipelineConfig, settings: Settings | None = None, *, log: Log = print
+) -> LocalRunResult:
+    """Run the whole DAG on this machine; see the module docstring for what is set up.
+
+    Raises:
+        PipelineFailedError: a step failed (its log shows why).
+        ConfigError: the config names a real-data file that is absent, or an unreachable Ray.
+    """
+    import kfp.local
+
+    from libra_guard.tracking import registry, runs, store
+    from pipelines.libra_guard_pipeline import build_pipeline
+
+    settings = settings or Settings()
+    state_dir = settings.state_dir.resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    pipeline_root = state_dir / "kfp"
+    arguments = config.arguments()
+    started = time.perf_counter()
+    env = {"LIBRA_STATE_DIR": str(state_dir), "MLFLOW_TRACKING_URI": settings.tracking_uri}
+    with _environment(env), shared_ray(settings, log):
+        run_name = f"local-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        parent_run_id = runs.start_pipeline_run(
+            run_name,
+            experiment=config.experiment,
+            params=_flat(arguments),
+            run_name=run_name,
+            tracking_uri=settings.tracking_uri,
+        )
+        log(f"MLflow parent run {parent_run_id} in experiment {config.experiment!r}")
+        kfp.local.init(
+            runner=kfp.local.SubprocessRunner(use_venv=False),
+            pipeline_root=str(pipeline_root),
+            enable_caching=True,
+        )
+        pipeline = build_pipeline(config.options(cluster=False))
+        reused: list[str] = []
+        with (
+            _environment({"LIBRA_MLFLOW_PARENT_RUN_ID": parent_run_id}),
+            _reports_cache_hits(reused, log),
+            _quiet_local_only_warnings(),
+        ):
+            try:
+                report = pipeline(
+                    **arguments, parent_run_id=parent_run_id, git_commit=_git_commit()
+                )
+            except RuntimeError as exc:
+                runs.finish_run(parent_run_id, status="FAILED", tracking_uri=settings.tracking_uri)
+                raise PipelineFailedError(
+                    f"the pipeline failed: {exc}; the failing step's log is above, finished "
+                    "steps are cached and a rerun resumes after them"
+                ) from exc
+        mlflow_client = store.client(settings.tracking_uri)
+        mlflow_client.set_tag(parent_run_id, REUSED_TAG, ",".join(reused) or "none")
+        runs.finish_run(parent_run_id, tracking_uri=settings.tracking_uri)
+    return LocalRunResult(
+        parent_run_id=parent_run_id,
+        pipeline_root=pipeline_root,
+        report=Path(report.output.path) if report is not None else None,
+        reused_steps=reused,
+        champion_version=registry.alias_version("champion", tracking_uri=settings.tracking_uri),
+        seconds=time.perf_counter() - started,
+    )
+
+
+@contextlib.contextmanager
+def shared_ray(settings: Settings, log: Log) -> Iterator[None]:
+    """Start one local Ray head for every step, unless ``LIBRA_RAY_ADDRESS`` names one.
+
+    ``ray start --head --block`` in its own process group: stopping it is a signal to that
+    group alone (``ray stop`` would stop every Ray on the machine). ``RAY_ADDRESS`` is set
+    for the head and the steps, so Ray's own helpers (Ray Train's placement-group cleaner
+    queries the state API) never have to guess among other Ray instances on the machine.
+    """
+    if settings.ray_address:
+        log(f"steps join the Ray cluster at {settings.ray_address}")
+        yield
+        return
+    port = _free_port()
+    address = f"127.0.0.1:{port}"
+    # A short private temp dir: Ray's socket paths must stay under ~107 characters, and
+    # another Ray on this machine (the default /tmp/ray) must not be joined or disturbed.
+    temp_dir = tempfile.mkdtemp(prefix="lgray-")
+    command = [
+        str(Path(sys.executable).with_name("ray")),
+        "start",
+        "--head",
+        "--block",
+        f"--port={port}",
+        "--node-ip-address=127.0.0.1",
+        f"--temp-dir={temp_dir}",
+        "--include-dashboard=true",
+        "--dashboard-host=127.0.0.1",
+        f"--dashboard-port={_free_port()}",
+        "--disable-usage-stats",
+    ]
+    # Token authentication with a token of this run only: the head listens on a TCP port.
+    ray_env = {
+        "RAY_ADDRESS": address,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": secrets.token_hex(32),
+    }
+    head = subprocess.Popen(
+        command,
+        env={**os.environ, **ray_env},
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_port(port, head)
+        log(f"started a local Ray head at {address}; every step joins it")
+        with _environment({**ray_env, "LIBRA_RAY_ADDRESS": address}):
+            yield
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(head.pid, signal.SIGTERM)
+        try:
+            head.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _wait_for_port(port: int, head: subprocess.Popen, timeout_s: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if head.poll() is not None:
+            raise ConfigError(f"the local Ray head exited with code {head.returncode} at start")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+            return
+        time.sleep(0.5)
+    raise ConfigError(f"the local Ray head did not answer on port {port} in {timeout_s:.0f}s")
+
+
+@contextlib.contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables (inherited by the step subprocesses) for the block."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+class _CacheHitHandler(logging.Handler):
+    """Turns kfp.local's "Task X cache hit" records into our one-line message."""
+
+    def __init__(self, reused: list[str], log: Log) -> None:
+        super().__init__(level=logging.INFO)
+        self.reused = reused
+        self.log = log
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if message.startswith("Task ") and CACHE_HIT in message:
+            step = message[len("Task ") : message.index(CACHE_HIT)]
+            self.reused.append(step)
+            self.log(f"reused cached result of {step}")
+
+
+@contextlib.contextmanager
+def _reports_cache_hits(reused: list[str], log: Log) -> Iterator[None]:
+    root = logging.getLogger()
+    handler = _CacheHitHandler(reused, log)
+    level = root.level
+    root.addHandler(handler)
+    # kfp.local logs cache hits at INFO outside its own logging context.
+    root.setLevel(min(level, logging.INFO) if level else logging.INFO)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+@contextlib.contextmanager
+def _quiet_local_only_warnings() -> Iterator[None]:
+    """The local runner warns that resources and the project image have no effect here;
+    both are meant for the cluster, so the warnings say nothing new."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*have no effect in the current local runner")
+        warnings.filterwarnings("ignore", message=".*non-Python base image")
+        yield
+
+
+def _flat(values: dict, prefix: str = "") -> dict[str, object]:
+    """Nested arguments as dotted MLflow params (``train_config.stage1.epochs``)."""
+    flat: dict[str, object] = {}
+    for key, value in values.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _git_commit() -> str:
+    from libra_guard.tracking.lineage import git_commit
+
+    return git_commit(Path(__file__).resolve().parent)

@@ -1,0 +1,76 @@
+"""The compiled IR YAML: checked in, free of drift, and wired for the cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from libra_guard.errors import ConfigError
+from pipelines.config import PipelineConfig, PipelineOptions, load_pipeline_config
+from pipelines.libra_guard_pipeline import COMPILED_YAML, compile_pipeline
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_checked_in_yaml_matches_the_code(tmp_path: Path) -> None:
+    fresh = compile_pipeline(tmp_path / "pipeline.yaml")
+    assert fresh.read_text(encoding="utf-8") == COMPILED_YAML.read_text(encoding="utf-8"), (
+        f"{COMPILED_YAML} drifted from the pipeline code; run `libra-guard compile` and "
+        "commit the result"
+    )
+
+
+def _platform_env(compiled: Path) -> dict:
+    documents = list(yaml.safe_load_all(compiled.read_text(encoding="utf-8")))
+    platform = documents[1] if len(documents) > 1 else {}
+    return platform.get("platforms", {}).get("kubernetes", {}).get("deploymentSpec", {})
+
+
+def test_cluster_variant_carries_secret_and_config_map_env(tmp_path: Path) -> None:
+    config = PipelineConfig.model_validate(
+        {"cluster": {"secret_name": "s3-creds", "config_map_name": "guard-endpoints"}}
+    )
+    compiled = compile_pipeline(tmp_path / "cluster.yaml", config.options())
+    executors = _platform_env(compiled)["executors"]
+    assert set(executors) >= {"exec-pretrain-guard", "exec-gate", "exec-register-guard"}
+    train = executors["exec-pretrain-guard"]
+    assert train["secretAsEnv"][0]["secretName"] == "s3-creds"
+    assert {item["envVar"] for item in train["secretAsEnv"][0]["keyToEnv"]} == {
+        "LIBRA_S3_ACCESS_KEY",
+        "LIBRA_S3_SECRET_KEY",
+    }
+    assert train["configMapAsEnv"][0]["configMapName"] == "guard-endpoints"
+
+
+def test_local_variant_has_no_kubernetes_wiring(tmp_path: Path) -> None:
+    compiled = compile_pipeline(tmp_path / "local.yaml", PipelineConfig().options(cluster=False))
+    assert _platform_env(compiled) == {}
+
+
+def test_gpu_and_resources_are_baked_into_training_tasks(tmp_path: Path) -> None:
+    options = PipelineOptions(
+        use_gpu=True, resources={"cpu_request": "3", "memory_limit": "20G"}, cluster=None
+    )
+    spec = yaml.safe_load(compile_pipeline(tmp_path / "gpu.yaml", options).read_text("utf-8"))
+    executors = spec["deploymentSpec"]["executors"]
+    resources = executors["exec-pretrain-guard"]["container"]["resources"]
+    assert resources["accelerator"]["resourceType"] == "nvidia.com/gpu"
+    assert resources["accelerator"]["resourceCount"] == "1"
+    assert resources["resourceCpuRequest"] == "3"
+    assert resources["resourceMemoryLimit"] == "20G"
+    assert "resources" not in executors["exec-gate"]["container"]
+
+
+def test_example_config_loads() -> None:
+    config = load_pipeline_config(REPO_ROOT / "configs" / "pipeline.yaml")
+    assert config.experiment == "libra-guard"
+    assert config.gate["min_average_accuracy"] == pytest.approx(0.6)
+
+
+def test_bad_threshold_names_the_field(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("gate:\n  min_average_accuracy: 1.5\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="min_average_accuracy"):
+        load_pipeline_config(bad)
