@@ -1,5 +1,5 @@
 # Libra-Guard platform. Two commands after the clone:
-#   make demo   # create .venv if missing, install, run the whole pipeline on the embedded default
+#   make demo   # create .venv if missing, install, run the whole KFP pipeline on the embedded default
 #   make test   # install if needed, lint, run the tests
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: install
-	$(BIN)/libra-guard demo
+	$(BIN)/libra-guard run
 
 lint: install
 	$(BIN)/ruff check .
