@@ -14,6 +14,7 @@ from components import COMPONENT_OPTIONS, PROJECT_IMAGE
 @dsl.component(base_image=PROJECT_IMAGE, **COMPONENT_OPTIONS)
 def finetune_guard(
     stage1_model: Input[Model],
+    stage1_data: Input[Dataset],
     stage2_data: Input[Dataset],
     train_config: dict,
     guard_model: Output[Model],
@@ -25,6 +26,8 @@ def finetune_guard(
 
     Args:
         stage1_model: the stage-1 model folder (from ``pretrain_guard``).
+        stage1_data: JSONL of stage-1 rows (from ``prepare_data``); a ``stage2_replay``
+            share of them is mixed into stage 2 so it does not forget stage 1 (0: none).
         stage2_data: JSONL of stage-2 rows (from ``prepare_data``).
         train_config: ``libra_guard.training.config.TrainConfig`` fields; empty: defaults.
         guard_model: output folder with the final model, tokenizer and ``libra_guard.json``
@@ -37,15 +40,20 @@ def finetune_guard(
     """
     import hashlib
     import json
-    import os
     import shutil
     from pathlib import Path
 
+    from components.stage_reporting import report_stage
     from libra_guard.data.io import read_rows
     from libra_guard.settings import Settings
-    from libra_guard.tracking import runs
     from libra_guard.training.config import TrainConfig
-    from libra_guard.training.runner import STAGE_INFO, StageOutcome, publish_final, run_stage
+    from libra_guard.training.runner import (
+        STAGE_INFO,
+        StageOutcome,
+        publish_final,
+        run_stage,
+        with_replay,
+    )
 
     settings = Settings()
     config = TrainConfig.model_validate(
@@ -61,7 +69,12 @@ def finetune_guard(
     work = (settings.state_dir / "stage-work" / key).resolve()
     stage1_info = json.loads((Path(stage1_model.path) / STAGE_INFO).read_text(encoding="utf-8"))
     stage1 = StageOutcome(**{**stage1_info, "model_dir": stage1_model.path})
-    rows = read_rows(stage2_data.path)
+    rows = with_replay(
+        read_rows(stage2_data.path),
+        read_rows(stage1_data.path) if config.stage2_replay else [],
+        config.stage2_replay,
+        config.seed,
+    )
     stage2 = run_stage(
         "stage2", config, rows, stage1_model.path, work, settings=settings, log=print
     )
@@ -71,28 +84,4 @@ def finetune_guard(
     publish_final(config, (stage1, stage2), target, digests)
     shutil.rmtree(work, ignore_errors=True)
 
-    figures = {
-        "steps": stage2.steps,
-        "final_loss": stage2.final_loss,
-        "samples_per_s": stage2.samples_per_s,
-        "seconds": stage2.seconds,
-    }
-    for name, value in figures.items():
-        metrics.log_metric(name, value)
-    # The figures travel as metadata; the file also makes the artifact exist on disk, which
-    # the local runner's cache requires before it reuses this step.
-    Path(metrics.path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics.path).write_text(json.dumps(figures), encoding="utf-8")
-    guard_model.metadata.update(
-        {**figures, "method": stage2.method, "rows": stage2.rows, "base_model": config.base}
-    )
-    guard_model.metadata["data_sha256"] = digests
-    parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
-    if parent_run_id:
-        runs.log_stage(
-            parent_run_id,
-            "finetune_guard",
-            params={**config.model_dump(mode="json"), "method": stage2.method, "rows": stage2.rows},
-            metrics=figures,
-            tags={"libra.model_uri": guard_model.uri},
-        )
+    report_stage("finetune_guard", stage2, config, guard_model, metrics, digests)

@@ -40,14 +40,13 @@ def pretrain_guard(
     """
     import hashlib
     import json
-    import os
     import shutil
     from pathlib import Path
 
+    from components.stage_reporting import report_stage
     from libra_guard.data.io import read_rows
     from libra_guard.modeling.factory import replace_folder
     from libra_guard.settings import Settings
-    from libra_guard.tracking import runs
     from libra_guard.training.config import TrainConfig
     from libra_guard.training.runner import prepare_base, run_stage
 
@@ -75,32 +74,4 @@ def pretrain_guard(
     replace_folder(staging, target)
     shutil.rmtree(work, ignore_errors=True)
 
-    figures = {
-        "steps": outcome.steps,
-        "final_loss": outcome.final_loss,
-        "samples_per_s": outcome.samples_per_s,
-        "seconds": outcome.seconds,
-    }
-    for name, value in figures.items():
-        metrics.log_metric(name, value)
-    # The figures travel as metadata; the file also makes the artifact exist on disk, which
-    # the local runner's cache requires before it reuses this step.
-    Path(metrics.path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics.path).write_text(json.dumps(figures), encoding="utf-8")
-    stage1_model.metadata.update(
-        {**figures, "method": outcome.method, "rows": outcome.rows, "base_model": config.base}
-    )
-    stage1_model.metadata["data_sha256"] = digests
-    parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
-    if parent_run_id:
-        runs.log_stage(
-            parent_run_id,
-            "pretrain_guard",
-            params={
-                **config.model_dump(mode="json"),
-                "method": outcome.method,
-                "rows": outcome.rows,
-            },
-            metrics=figures,
-            tags={"libra.model_uri": stage1_model.uri},
-        )
+    report_stage("pretrain_guard", outcome, config, stage1_model, metrics, digests)

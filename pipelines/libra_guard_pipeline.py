@@ -104,6 +104,7 @@ def build_pipeline(options: PipelineOptions | None = None):
         stage2 = configured(
             steps["finetune-guard"](
                 stage1_model=stage1.outputs["stage1_model"],
+                stage1_data=data.outputs["stage1_data"],
                 stage2_data=data.outputs["stage2_data"],
                 train_config=train_config,
                 num_workers=num_workers,

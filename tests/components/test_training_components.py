@@ -61,6 +61,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
             )
             finetune_guard.python_func(
                 stage1_model=stage1,
+                stage1_data=data["s1"],
                 stage2_data=data["s2"],
                 train_config=config["train_config"],
                 guard_model=guard,

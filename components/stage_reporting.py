@@ -1,0 +1,67 @@
+"""What both training components report once their stage is done.
+
+Component bodies are shipped to the step as source, so they cannot share module-level helpers;
+this module is imported inside the bodies instead (the project image and the local runner's
+environment have the ``components`` package installed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from libra_guard.training.config import TrainConfig
+from libra_guard.training.runner import StageOutcome
+
+
+def report_stage(
+    step: str,
+    outcome: StageOutcome,
+    config: TrainConfig,
+    model: Any,
+    metrics: Any,
+    digests: dict[str, str],
+) -> None:
+    """Log the stage's figures to the ``Metrics`` artifact, the model's metadata and MLflow.
+
+    Args:
+        step: the pipeline step's name, used as the nested MLflow run's name.
+        outcome: what the stage produced.
+        config: the training config of the stage.
+        model: the step's output ``Model`` artifact (metadata is updated in place).
+        metrics: the step's output ``Metrics`` artifact.
+        digests: dataset digests the model was trained on, by dataset name.
+    """
+    from libra_guard.tracking import runs
+
+    figures = {
+        "steps": outcome.steps,
+        "final_loss": outcome.final_loss,
+        "samples_per_s": outcome.samples_per_s,
+        "seconds": outcome.seconds,
+    }
+    for name, value in figures.items():
+        metrics.log_metric(name, value)
+    # The figures travel as metadata; the file also makes the artifact exist on disk, which
+    # the local runner's cache requires before it reuses this step.
+    Path(metrics.path).parent.mkdir(parents=True, exist_ok=True)
+    Path(metrics.path).write_text(json.dumps(figures), encoding="utf-8")
+    model.metadata.update(
+        {**figures, "method": outcome.method, "rows": outcome.rows, "base_model": config.base}
+    )
+    model.metadata["data_sha256"] = digests
+    parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
+    if parent_run_id:
+        runs.log_stage(
+            parent_run_id,
+            step,
+            params={
+                **config.model_dump(mode="json"),
+                "method": outcome.method,
+                "rows": outcome.rows,
+            },
+            metrics=figures,
+            tags={"libra.model_uri": model.uri},
+        )
