@@ -9,6 +9,7 @@ from libra_guard.cli import demo as demo_commands
 from libra_guard.cli import evaluate as eval_commands
 from libra_guard.cli import pipeline as pipeline_commands
 from libra_guard.cli import registry as registry_commands
+from libra_guard.cli import serve as serve_commands
 from libra_guard.cli import train as train_commands
 
 app = typer.Typer(
@@ -29,6 +30,8 @@ app.command("run")(pipeline_commands.run)
 app.command("submit")(pipeline_commands.submit)
 app.command("lineage")(registry_commands.lineage)
 app.command("ui")(registry_commands.ui)
+app.command("serve")(serve_commands.serve)
+app.command("moderate")(serve_commands.moderate)
 
 
 if __name__ == "__main__":

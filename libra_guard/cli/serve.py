@@ -1,0 +1,107 @@
+"""``libra-guard serve | moderate``: run the guard API on Ray Serve, and call it."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from libra_guard.cli.errors import handle_errors
+from libra_guard.settings import load_settings
+
+console = Console()
+
+
+@handle_errors
+def serve(
+    model: str = typer.Option(
+        "models:/libra-guard@champion",
+        "--model",
+        help="A registry URI (models:/libra-guard@champion, models:/libra-guard/3) or a folder.",
+    ),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="HTTP port."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
+    serving_config: Path | None = typer.Option(
+        None,
+        "--serving-config",
+        exists=True,
+        dir_okay=False,
+        help="YAML with a serving: block (ServingConfig: limits, batching, replicas).",
+    ),
+    config: Path | None = typer.Option(
+        None, "--config", exists=True, dir_okay=False, help="Config YAML with a settings: block."
+    ),
+) -> None:
+    """Serve the guard API on the local Ray head (or LIBRA_RAY_ADDRESS) until Ctrl-C/SIGTERM.
+
+    Stopping removes the application, and the Ray head too when this command started it.
+    """
+    from serving.config import load_serving_config
+    from serving.service import start_service
+
+    console.print(f"starting the guard service for {model} …")
+    # SIGTERM while starting interrupts like Ctrl-C, so start_service cleans up what it began.
+    previous_term = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        service = start_service(
+            model,
+            load_serving_config(serving_config),
+            host=host,
+            port=port,
+            settings=load_settings(config),
+        )
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+    stop = threading.Event()
+    previous = {
+        signum: signal.signal(signum, lambda *_: stop.set())
+        for signum in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        target = service.target
+        console.print(
+            f"[bold green]serving[/] {target.name} version {target.version} at {service.url} "
+            f"(docs: {service.url}/docs)\n"
+            f"roll new versions in with LIBRA_RAY_ADDRESS={service.ray_address}; "
+            "Ctrl-C stops the service",
+            highlight=False,
+        )
+        while not stop.wait(0.5):
+            pass
+    finally:
+        console.print("stopping the guard service …")
+        service.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+@handle_errors
+def moderate(
+    question: str = typer.Argument(..., help="The human's question."),
+    response: str | None = typer.Argument(
+        None, help="The model's answer to judge; omit to judge the question itself."
+    ),
+    url: str = typer.Option("http://127.0.0.1:8000", "--url", help="The guard service."),
+    explain: bool = typer.Option(False, "--explain", help="Also print the critique."),
+) -> None:
+    """Ask a running guard service for a verdict (API key from LIBRA_API_KEY)."""
+    from serving.client import moderate as call_moderate
+
+    result = call_moderate(url, question, response, explain=explain)
+    colour = "red" if result["verdict"] == "unsafe" else "green"
+    model = result.get("model", {})
+    console.print(
+        f"[bold {colour}]{result['verdict']}[/] ({result['label']})  "
+        f"P(不安全)={result['score']:.4f}  task={result['task']}  "
+        f"model={model.get('name')} v{model.get('version')}",
+        highlight=False,
+    )
+    if explain and result.get("critique") is not None:
+        console.print(result["critique"], markup=False, highlight=False)

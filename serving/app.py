@@ -1,0 +1,144 @@
+"""The Serve side of the guard API: the ingress deployment and the application builders.
+
+Two kinds of Serve application run side by side (``rollout.serve_config`` writes them):
+
+- the API application (route ``/``): ``GuardAPI``, FastAPI over ``ServeBackend``. Its
+  ``user_config`` names the model application it sends work to, so switching traffic to
+  another model version is a lightweight reconfigure of the running ingress replicas: no
+  restart, no dropped request;
+- one model application per served version (no route): ``GuardModel`` replicas.
+
+A Serve config file names the builders ``serving.app:build_api_app`` and
+``serving.app:build_model_app``; their ``args`` carry the ``ServingConfig`` (and the model
+folder), which is how ``serve run``, the local rollout and a RayService all start the same
+code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from ray import serve
+from ray.exceptions import RayActorError
+from ray.serve import Application
+from ray.serve.exceptions import BackPressureError, RayServeException
+
+from libra_guard.errors import ConfigError
+from serving.api import create_api
+from serving.auth import api_key_from_env
+from serving.backend import Scored
+from serving.config import ServingConfig, parse_serving_config
+from serving.guard_deployment import GuardModel
+from serving.http_errors import ModelUnavailable, Overloaded
+from serving.judge_runner import Pair
+from serving.schemas import Health, ModelDescription, ModelRef
+
+API_DEPLOYMENT = "GuardAPI"
+MODEL_DEPLOYMENT = "GuardModel"
+#: How long /healthz waits for the model's canary before answering 503.
+HEALTH_TIMEOUT_S = 10.0
+
+
+class ServeBackend:
+    """``GuardBackend`` over Serve handles to the model application named in user_config."""
+
+    def __init__(self, config: ServingConfig) -> None:
+        self._config = config
+        self._app_name: str | None = None
+        self._handle = None
+
+    def point_to(self, app_name: str) -> None:
+        """Send all new work to ``app_name``; calls already made finish where they are."""
+        self._handle = serve.get_deployment_handle(MODEL_DEPLOYMENT, app_name=app_name)
+        self._app_name = app_name
+
+    async def score(self, pairs: Sequence[Pair]) -> list[Scored]:
+        handle = self._current()
+        method = handle.score if self._config.batching else handle.score_unbatched
+        size = self._config.batch_max_size
+        chunks = [list(pairs[start : start + size]) for start in range(0, len(pairs), size)]
+        replies = await asyncio.gather(*(self._call(method, chunk) for chunk in chunks))
+        return [
+            Scored(score, ModelRef.model_validate(reply["model"]))
+            for reply in replies
+            for score in reply["scores"]
+        ]
+
+    async def explain(self, pairs: Sequence[Pair]) -> list[str]:
+        return await self._call(self._current().explain, list(pairs))
+
+    async def describe(self) -> ModelDescription:
+        return ModelDescription.model_validate(await self._call(self._current().describe))
+
+    async def health(self) -> Health:
+        try:
+            handle = self._current()
+            reply = await asyncio.wait_for(self._call(handle.health), HEALTH_TIMEOUT_S)
+        except TimeoutError:
+            return Health(status="unavailable", reason="the canary item did not score in time")
+        except (ModelUnavailable, Overloaded) as exc:
+            return Health(status="unavailable", reason=exc.message)
+        except Exception as exc:
+            return Health(status="unavailable", reason=f"the canary item failed: {exc}")
+        return Health.model_validate(reply)
+
+    def _current(self):
+        if self._handle is None:
+            raise ModelUnavailable("no model application is configured yet")
+        return self._handle
+
+    async def _call(self, method, *args):
+        try:
+            return await method.remote(*args)
+        except BackPressureError as exc:
+            raise Overloaded(
+                "the guard is at its queue limit; retry shortly", self._config.retry_after_s
+            ) from exc
+        except (RayActorError, RayServeException) as exc:
+            raise ModelUnavailable(
+                f"the model application {self._app_name!r} is not available: {type(exc).__name__}"
+            ) from exc
+
+
+@serve.deployment(name=API_DEPLOYMENT)
+@serve.ingress()
+class GuardAPI:
+    """The HTTP ingress: validation, auth and error mapping, then calls to ``GuardModel``."""
+
+    def __init__(self, serving: dict) -> None:
+        self._config = ServingConfig.model_validate(serving)
+        self._backend = ServeBackend(self._config)
+
+    def reconfigure(self, user_config: dict) -> None:
+        """``{"model_app": NAME}``: the model application that gets the traffic."""
+        self._backend.point_to(str(user_config["model_app"]))
+
+    def __serve_build_asgi_app__(self):
+        return create_api(self._backend, self._config, api_key=api_key_from_env())
+
+
+def build_api_app(args: dict) -> Application:
+    """Builder of the API application; ``args``: ``{"serving": ServingConfig fields}``."""
+    config = parse_serving_config((args or {}).get("serving"))
+    return GuardAPI.options(**config.api_deployment_options()).bind(config.model_dump())
+
+
+def build_model_app(args: dict) -> Application:
+    """Builder of one model application.
+
+    ``args``: ``{"model": FOLDER or models:/URI, "serving": {...}}``; each replica resolves a
+    registry URI on its own node.
+
+    Raises:
+        ConfigError: no ``model``.
+    """
+    args = args or {}
+    if not args.get("model"):
+        raise ConfigError(
+            "the model application needs args.model (a model folder or models:/NAME@ALIAS)"
+        )
+    config = parse_serving_config(args.get("serving"))
+    return GuardModel.options(**config.model_deployment_options()).bind(
+        str(args["model"]), config.model_dump()
+    )

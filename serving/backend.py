@@ -1,0 +1,114 @@
+"""What the HTTP API needs of a model (``GuardBackend``), and how items become verdicts.
+
+Two backends implement it: ``app.ServeBackend`` calls the model replicas through Serve
+handles; ``LocalBackend`` holds a ``JudgeRunner`` in the same process (the plain baseline and
+the in-process API tests). The API code is the same for both, so the baseline measures Serve's
+cost and nothing else.
+
+Prompt moderation: Libra-Guard is trained to judge an ANSWER given its question. An item
+without a response is judged with the question in both slots, so the text under review sits
+where the guard looks for harmful content. This is a proxy the released weights were not
+trained for; ``task: "prompt"`` in the result says which reading was used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from libra_guard.data.schema import SAFE, UNSAFE
+from serving.config import ServingConfig
+from serving.judge_runner import Pair
+from serving.schemas import (
+    VERDICT_OF_LABEL,
+    Health,
+    ItemResult,
+    ModelDescription,
+    ModelRef,
+    ModerationItem,
+)
+
+
+@dataclass(frozen=True)
+class Scored:
+    """P(不安全) of one pair and the model version that computed it."""
+
+    score: float
+    model: ModelRef
+
+
+class GuardBackend(Protocol):
+    """The model side of the API."""
+
+    async def score(self, pairs: Sequence[Pair]) -> list[Scored]: ...
+
+    async def explain(self, pairs: Sequence[Pair]) -> list[str]: ...
+
+    async def describe(self) -> ModelDescription: ...
+
+    async def health(self) -> Health: ...
+
+
+def to_pair(item: ModerationItem) -> Pair:
+    """The (question, response) the guard judges; see the module docstring for prompts."""
+    if item.response is None:
+        return item.question, item.question
+    return item.question, item.response
+
+
+def build_results(
+    items: Sequence[ModerationItem],
+    scored: Sequence[Scored],
+    critiques: Sequence[str] | None,
+    threshold: float,
+) -> list[ItemResult]:
+    """One ``ItemResult`` per item, in order."""
+    results = []
+    for index, (item, one) in enumerate(zip(items, scored, strict=True)):
+        label = UNSAFE if one.score >= threshold else SAFE
+        result = ItemResult(
+            verdict=VERDICT_OF_LABEL[label],
+            label=label,
+            score=min(1.0, max(0.0, one.score)),
+            task="prompt" if item.response is None else "response",
+            model=one.model,
+        )
+        if critiques is not None:
+            # Imported here: the evaluation package pulls in plotting, which the ingress
+            # replicas never need unless a critique is asked for.
+            from libra_guard.evaluation.scoring import score_text
+
+            critique = critiques[index]
+            stated = score_text(critique)
+            result.critique = critique
+            result.critique_verdict = VERDICT_OF_LABEL[stated] if stated else None
+        results.append(result)
+    return results
+
+
+class LocalBackend:
+    """A ``JudgeRunner`` in this process, as a ``GuardBackend``."""
+
+    def __init__(self, runner, description: ModelDescription, config: ServingConfig) -> None:
+        self._runner = runner
+        self._description = description
+        self._ref = ModelRef(name=description.name, version=description.version)
+        self._config = config
+
+    async def score(self, pairs: Sequence[Pair]) -> list[Scored]:
+        scores = await self._runner.scores(pairs, batch_size=self._config.batch_max_size)
+        return [Scored(score, self._ref) for score in scores]
+
+    async def explain(self, pairs: Sequence[Pair]) -> list[str]:
+        return await self._runner.critiques(pairs, self._config.explain_max_new_tokens)
+
+    async def describe(self) -> ModelDescription:
+        return self._description
+
+    async def health(self) -> Health:
+        try:
+            await self._runner.canary()
+        except Exception as exc:
+            return Health(status="unavailable", reason=f"the canary item failed: {exc}")
+        return Health(status="ready", model=self._ref)

@@ -1,0 +1,94 @@
+"""``GuardModel``: the Serve deployment that holds one guard model per replica.
+
+Requests reach it only through the ingress (``app.GuardAPI``), each carrying at most
+``batch_max_size`` (question, response) pairs. ``@serve.batch`` gathers concurrent calls
+into one forward pass of at most ``batch_max_size`` pairs (``batch_size_fn`` counts pairs, not
+calls), so many small requests cost one pass instead of many. ``score_unbatched`` is the same
+work without the batch queue, for the benchmark's comparison.
+
+The deployment options (set by ``app.build_model_app`` from ``ServingConfig``) bound the work
+per replica: ``max_ongoing_requests`` calls run at once and ``max_queued_requests`` wait;
+further callers get ``BackPressureError`` at once, which the ingress answers 503 with
+Retry-After.
+
+``user_config`` carries what describes the model and may change without a restart (its
+registry version, aliases and lineage), so moving an alias after a rollout re-labels the
+running replicas instead of reloading them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ray import serve
+
+from serving.config import ServingConfig
+from serving.model_source import resolve_model
+from serving.schemas import ModelDescription, ModelRef
+
+
+def _count_pairs(calls: list[Sequence]) -> int:
+    """Batch size in pairs: each batched call carries a list of pairs."""
+    return sum(len(pairs) for pairs in calls)
+
+
+@serve.deployment(name="GuardModel")
+class GuardModel:
+    """One replica: a loaded guard, its description, batched scoring and critiques."""
+
+    def __init__(self, model: str, serving: dict) -> None:
+        """Load ``model`` (a folder or a ``models:/`` URI, resolved on this node)."""
+        # Imported here so the ingress, which also imports this module, never loads torch.
+        from serving.judge_runner import JudgeRunner
+
+        self._config = ServingConfig.model_validate(serving)
+        resolved = resolve_model(model)
+        self._runner = JudgeRunner(resolved.folder, torch_threads=self._config.torch_threads)
+        self._description = resolved.description
+        self.score.set_max_batch_size(self._config.batch_max_size)
+        self.score.set_batch_wait_timeout_s(self._config.batch_wait_timeout_s)
+
+    def reconfigure(self, user_config: dict) -> None:
+        """Take the registry facts (``{"model": {name, version, aliases, lineage}}``)."""
+        facts = dict(user_config.get("model") or {})
+        if facts:
+            facts["source"] = self._runner.source
+            self._description = ModelDescription.model_validate(facts)
+
+    @property
+    def _ref(self) -> dict:
+        return ModelRef(name=self._description.name, version=self._description.version).model_dump()
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01, batch_size_fn=_count_pairs)
+    async def score(self, calls: list[list[tuple[str, str]]]) -> list[dict]:
+        """P(不安全) per pair of each call, computed in one pass over all calls' pairs."""
+        flat = [tuple(pair) for pairs in calls for pair in pairs]
+        scores = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
+        replies, start = [], 0
+        for pairs in calls:
+            replies.append({"scores": scores[start : start + len(pairs)], "model": self._ref})
+            start += len(pairs)
+        return replies
+
+    async def score_unbatched(self, pairs: list[tuple[str, str]]) -> dict:
+        """The same as ``score`` for one call, without waiting for others."""
+        flat = [tuple(pair) for pair in pairs]
+        scores = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
+        return {"scores": scores, "model": self._ref}
+
+    async def explain(self, pairs: list[tuple[str, str]]) -> list[str]:
+        """The generated critique per pair (greedy, the paper's protocol)."""
+        flat = [tuple(pair) for pair in pairs]
+        return await self._runner.critiques(flat, self._config.explain_max_new_tokens)
+
+    async def describe(self) -> dict:
+        return self._description.model_dump()
+
+    async def health(self) -> dict:
+        """Ready when the canary scores; raises otherwise."""
+        await self._runner.canary()
+        return {"status": "ready", "model": self._ref}
+
+    async def check_health(self) -> None:
+        """Serve's periodic probe: a replica whose canary fails is restarted."""
+        await self._runner.canary()

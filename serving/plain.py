@@ -1,0 +1,72 @@
+"""The guard API in one process, without Ray: the benchmark's baseline and a debugging aid.
+
+The same ``create_api`` app over a ``LocalBackend`` (the model in this process, one forward
+pass at a time, no cross-request batching), served by uvicorn on a background thread.
+
+Usage::
+
+    with running_plain_server(resolve_model("runs/demo/model/final"), ServingConfig()) as url:
+        requests.post(f"{url}/v1/moderate", json={"question": "..."})
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+
+from libra_guard.errors import ConfigError
+from serving.api import create_api
+from serving.backend import LocalBackend
+from serving.config import ServingConfig
+from serving.model_source import ResolvedModel
+
+START_TIMEOUT_S = 30.0
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port nobody listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def running_plain_server(
+    model: ResolvedModel,
+    config: ServingConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+    api_key: str | None = None,
+) -> Iterator[str]:
+    """Serve ``model`` on ``host:port`` (a free port by default) until the block ends.
+
+    Raises:
+        ConfigError: the server did not start within ``START_TIMEOUT_S``.
+    """
+    from serving.judge_runner import JudgeRunner
+
+    runner = JudgeRunner(model.folder, torch_threads=config.torch_threads)
+    app = create_api(LocalBackend(runner, model.description, config), config, api_key)
+    port = port or free_port(host)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name="plain-guard-api", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise ConfigError(f"the plain guard server did not start on {host}:{port}")
+        time.sleep(0.05)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -1,0 +1,95 @@
+"""The Serve config (``ServeDeploySchema``) of the guard service, as a plain dict.
+
+Both rollout implementations write the same document: the local one PUTs it to the Ray
+dashboard's Serve REST API, a RayService carries it as ``serveConfigV2``. One API application
+(route ``/``) and one model application per served version (no route); the API's
+``user_config.model_app`` says which one gets the traffic.
+"""
+
+from __future__ import annotations
+
+from serving.app import API_DEPLOYMENT, MODEL_DEPLOYMENT
+from serving.config import ServingConfig
+
+API_APP = "libra-guard"
+API_IMPORT_PATH = "serving.app:build_api_app"
+MODEL_IMPORT_PATH = "serving.app:build_model_app"
+
+
+def api_app_config(
+    model_app: str, config: ServingConfig, *, name: str = API_APP, runtime_env: dict | None = None
+) -> dict:
+    """The API application, sending traffic to ``model_app``."""
+    app = {
+        "name": name,
+        "route_prefix": "/",
+        "import_path": API_IMPORT_PATH,
+        "args": {"serving": config.model_dump(mode="json")},
+        "deployments": [{"name": API_DEPLOYMENT, "user_config": {"model_app": model_app}}],
+    }
+    if runtime_env:
+        app["runtime_env"] = runtime_env
+    return app
+
+
+def model_app_config(
+    app_name: str,
+    model: str,
+    facts: dict,
+    config: ServingConfig,
+    *,
+    runtime_env: dict | None = None,
+) -> dict:
+    """One model application: ``model`` (folder or ``models:/`` URI) described by ``facts``."""
+    app = {
+        "name": app_name,
+        "route_prefix": None,
+        "import_path": MODEL_IMPORT_PATH,
+        "args": {"model": model, "serving": config.model_dump(mode="json")},
+        "deployments": [{"name": MODEL_DEPLOYMENT, "user_config": {"model": facts}}],
+    }
+    if runtime_env:
+        app["runtime_env"] = runtime_env
+    return app
+
+
+def serve_document(applications: list[dict], *, host: str, port: int) -> dict:
+    """The whole ``ServeDeploySchema`` document."""
+    return {
+        "proxy_location": "HeadOnly",
+        "http_options": {"host": host, "port": port},
+        "applications": applications,
+    }
+
+
+def model_app_of(api_app: dict) -> str | None:
+    """The model application an API application config sends traffic to."""
+    for deployment in api_app.get("deployments", []):
+        if deployment.get("name") == API_DEPLOYMENT:
+            return (deployment.get("user_config") or {}).get("model_app")
+    return None
+
+
+def with_model_app(api_app: dict, model_app: str) -> dict:
+    """A copy of the API application config that sends traffic to ``model_app``."""
+    deployments = [dict(d) for d in api_app.get("deployments", [])]
+    for deployment in deployments:
+        if deployment.get("name") == API_DEPLOYMENT:
+            deployment["user_config"] = {"model_app": model_app}
+    return {**api_app, "deployments": deployments}
+
+
+def with_facts(model_app: dict, facts: dict) -> dict:
+    """A copy of a model application config that reports ``facts``."""
+    deployments = [dict(d) for d in model_app.get("deployments", [])]
+    for deployment in deployments:
+        if deployment.get("name") == MODEL_DEPLOYMENT:
+            deployment["user_config"] = {"model": facts}
+    return {**model_app, "deployments": deployments}
+
+
+def facts_of(model_app: dict) -> dict:
+    for deployment in model_app.get("deployments", []):
+        if deployment.get("name") == MODEL_DEPLOYMENT:
+            return dict((deployment.get("user_config") or {}).get("model") or {})
+    return {}

@@ -1,0 +1,99 @@
+"""Start the guard service on a Ray head and stop it again: what ``libra-guard serve`` does.
+
+``start_service`` joins ``LIBRA_RAY_ADDRESS`` (or starts a local head), starts Serve on
+``host:port`` and rolls the model in with the same procedure as a pipeline rollout (so a
+service that already runs another version switches without dropping requests).
+``RunningService.stop`` removes the applications, and shuts down Serve and Ray only if this
+process started them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from libra_guard.errors import ModelError
+from libra_guard.settings import Settings
+from serving.config import ServingConfig
+from serving.model_source import resolve_model
+from serving.rollout.base import ModelTarget, RolloutResult, roll_out
+from serving.rollout.local import LocalServeRollout
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class RunningService:
+    """A started guard service."""
+
+    url: str
+    target: ModelTarget
+    result: RolloutResult
+    ray_address: str
+    started_ray: bool
+    rollout: LocalServeRollout
+
+    def stop(self) -> None:
+        """Remove the guard applications; shut down Serve and Ray if this process started Ray."""
+        import ray
+
+        if self.started_ray:
+            # The head's shutdown takes Serve and the applications with it, at once;
+            # serve.shutdown() first would wait for every replica's graceful drain.
+            ray.shutdown()
+            return
+        try:
+            self.rollout.stop()
+        except Exception as exc:
+            logger.warning("could not remove the guard applications: %s", exc)
+
+
+def start_service(
+    model: str,
+    config: ServingConfig,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    settings: Settings | None = None,
+) -> RunningService:
+    """Serve ``model`` (a folder or ``models:/`` URI) at ``http://host:port``.
+
+    Raises:
+        ModelError: the model cannot be resolved or did not start (the reason says why).
+        ConfigError: ``LIBRA_RAY_ADDRESS`` names no reachable cluster.
+    """
+    import ray
+
+    from libra_guard.training.ray_runtime import ensure_ray
+
+    settings = settings or Settings()
+    resolved = resolve_model(model, tracking_uri=settings.tracking_uri)
+    description = resolved.description
+    target = ModelTarget(
+        name=description.name,
+        version=description.version,
+        model=str(resolved.folder),
+        aliases=tuple(description.aliases),
+        lineage=description.lineage,
+    )
+    started_ray = not ray.is_initialized() and not settings.ray_address
+    ensure_ray(settings)
+    rollout = LocalServeRollout(config, host=host, port=port)
+    service = RunningService(
+        url=rollout.url,
+        target=target,
+        result=RolloutResult(served=False, version=target.version),
+        ray_address=ray.get_runtime_context().gcs_address,
+        started_ray=started_ray,
+        rollout=rollout,
+    )
+    try:
+        rollout.start_serve()
+        service.result = roll_out(rollout, target, [])
+    except BaseException:
+        service.stop()
+        raise
+    if not service.result.served:
+        service.stop()
+        raise ModelError(f"{model} did not start serving: {service.result.reason}")
+    return service
