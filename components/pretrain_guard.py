@@ -43,10 +43,10 @@ def pretrain_guard(
     import shutil
     from pathlib import Path
 
-    from components.stage_reporting import report_stage
     from libra_guard.data.io import read_rows
     from libra_guard.modeling.factory import replace_folder
     from libra_guard.settings import Settings
+    from libra_guard.tracking.stage_report import report_stage
     from libra_guard.training.config import TrainConfig
     from libra_guard.training.runner import prepare_base, run_stage
 

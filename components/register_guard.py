@@ -1,6 +1,6 @@
 """``register_guard``: the pass branch. Log the challenger to MLflow with its lineage,
-register a new version of ``libra-guard`` and move the aliases ``challenger`` then
-``champion`` to it.
+register a new version of ``libra-guard`` and give it the alias ``challenger``;
+``deploy_guard`` moves ``champion`` once the version serves.
 
 A run whose every step came from the cache trains nothing new; when the champion already is
 this very model artifact, no duplicate version is registered.
@@ -23,7 +23,7 @@ def register_guard(
     pipeline_run: str = "",
     git_commit: str = "",
 ) -> NamedTuple("RegisterOutputs", [("version", str)]):
-    """Register the challenger and make it the champion.
+    """Register the challenger (alias ``challenger``; ``champion`` moves in ``deploy_guard``).
 
     Args:
         guard_model: the final model folder (from ``finetune_guard``); its metadata carries
@@ -36,8 +36,8 @@ def register_guard(
             the package lives (``unknown`` in an image without a checkout).
 
     Returns:
-        ``version``: the registered model version that now holds ``challenger`` and
-        ``champion``.
+        ``version``: the registered model version that now holds ``challenger`` (or the
+        champion's version when the champion already is this model).
     """
     import json
     from collections import namedtuple
@@ -47,10 +47,11 @@ def register_guard(
 
     outputs = namedtuple("RegisterOutputs", ["version"])
     verdict = json.loads(Path(decision.path).read_text(encoding="utf-8"))
-    champion = registry.alias_version("champion")
-    if champion is not None and registry.lineage(champion).get("checkpoint_uri") == guard_model.uri:
-        print(f"the champion (version {champion}) already is this model; nothing registered")
-        return outputs(str(champion))
+    for alias in ("champion", "challenger"):
+        holder = registry.alias_version(alias)
+        if holder is not None and registry.lineage(holder).get("checkpoint_uri") == guard_model.uri:
+            print(f"the {alias} (version {holder}) already is this model; nothing registered")
+            return outputs(str(holder))
     digests = dict(guard_model.metadata.get("data_sha256", {}))
     digests["test"] = test_data.metadata.get("sha256", "")
     lineage = {
@@ -64,7 +65,6 @@ def register_guard(
         lineage["git_commit"] = git_commit
     stage_run_id = runs.stage_run_id(parent_run_id, "register_guard")
     registered = registry.log_and_register(guard_model.path, lineage, run_id=stage_run_id)
-    registry.set_alias(registered.version, "champion")
     runs.finish_run(stage_run_id)
-    print(f"registered {registry.MODEL_NAME} version {registered.version}: challenger, champion")
+    print(f"registered {registry.MODEL_NAME} version {registered.version} as challenger")
     return outputs(str(registered.version))

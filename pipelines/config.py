@@ -59,6 +59,19 @@ class ClusterWiring(BaseModel):
     )
 
 
+class ServingStep(BaseModel):
+    """How ``deploy_guard`` serves the new version (``serving.config.ServingConfig`` fields in
+    ``config``; the port of the guard API)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    config: dict = Field(default_factory=dict)
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    smoke_margin: float = Field(
+        default=0.05, ge=0.0, lt=0.5, description="Skip smoke rows this close to the threshold."
+    )
+
+
 class PipelineOptions(BaseModel):
     """Compile-time options of ``build_pipeline``; the checked-in YAML uses the defaults."""
 
@@ -87,6 +100,7 @@ class PipelineConfig(BaseModel):
     image: str = PROJECT_IMAGE
     resources: TaskResources = Field(default_factory=TaskResources)
     cluster: ClusterWiring = Field(default_factory=ClusterWiring)
+    serving: ServingStep = Field(default_factory=ServingStep)
 
     @field_validator("gate")
     @classmethod
@@ -121,6 +135,9 @@ class PipelineConfig(BaseModel):
             "gate_thresholds": dict(self.gate),
             "experiment": self.experiment,
             "source_fingerprint": self.source_fingerprint(),
+            "serving_config": dict(self.serving.config),
+            "serving_port": self.serving.http_port,
+            "smoke_margin": self.serving.smoke_margin,
         }
 
     def source_fingerprint(self) -> str:

@@ -21,6 +21,7 @@ from kfp.dsl import Markdown
 from kfp.dsl.pipeline_task import PipelineTask
 
 from components import with_image
+from components.deploy_guard import deploy_guard
 from components.evaluate_guard import evaluate_guard
 from components.finetune_guard import finetune_guard
 from components.gate import gate
@@ -46,6 +47,7 @@ def build_pipeline(options: PipelineOptions | None = None):
             evaluate_guard,
             gate,
             register_guard,
+            deploy_guard,
             record_rejection,
         )
     }
@@ -72,7 +74,7 @@ def build_pipeline(options: PipelineOptions | None = None):
         name=PIPELINE_NAME,
         description=(
             "Two-stage Libra-Guard training on Ray, Libra-Test evaluation, a promotion gate "
-            "against the champion, and registration in MLflow."
+            "against the champion, registration in MLflow and a gated rollout on Ray Serve."
         ),
     )
     def libra_guard_pipeline(
@@ -87,6 +89,9 @@ def build_pipeline(options: PipelineOptions | None = None):
         parent_run_id: str = "",
         source_fingerprint: str = "",
         git_commit: str = "",
+        serving_config: dict = {},  # noqa: B006
+        serving_port: int = 8000,
+        smoke_margin: float = 0.05,
     ) -> Markdown:
         data = configured(
             steps["prepare-data"](data_config=data_config, source_fingerprint=source_fingerprint)
@@ -135,7 +140,7 @@ def build_pipeline(options: PipelineOptions | None = None):
             )
         ).set_caching_options(enable_caching=False)
         with dsl.If(verdict.outputs["passed"] == True, name="gate-passed"):  # noqa: E712
-            configured(
+            registered = configured(
                 steps["register-guard"](
                     guard_model=stage2.outputs["guard_model"],
                     test_data=data.outputs["test_data"],
@@ -145,6 +150,18 @@ def build_pipeline(options: PipelineOptions | None = None):
                     git_commit=git_commit,
                 )
             ).set_caching_options(enable_caching=False)
+            # champion moves only once the new version serves, so it always names what serves.
+            configured(
+                steps["deploy-guard"](
+                    version=registered.outputs["version"],
+                    test_data=data.outputs["test_data"],
+                    evaluation=evaluation.outputs["evaluation"],
+                    serving_config=serving_config,
+                    http_port=serving_port,
+                    smoke_margin=smoke_margin,
+                    parent_run_id=verdict.outputs["parent_run_id"],
+                )
+            ).set_caching_options(enable_caching=False).set_display_name("roll out on Ray Serve")
         with dsl.Else(name="gate-failed"):
             configured(
                 steps["record-rejection"](

@@ -61,6 +61,8 @@ class LocalRunResult:
     reused_steps: list[str] = field(default_factory=list)
     champion_version: str | None = None
     seconds: float = 0.0
+    #: The served champion's answer to one moderation call, when a version is serving.
+    moderation: dict | None = None
 
 
 def run_locally(
@@ -116,6 +118,7 @@ def run_locally(
                     f"the pipeline failed: {exc}; the failing step's log is above, finished "
                     "steps are cached and a rerun resumes after them"
                 ) from exc
+        moderation = _ask_served_guard(config.serving.http_port, log)
         mlflow_client = store.client(settings.tracking_uri)
         mlflow_client.set_tag(parent_run_id, REUSED_TAG, ",".join(reused) or "none")
         runs.finish_run(parent_run_id, tracking_uri=settings.tracking_uri)
@@ -126,7 +129,29 @@ def run_locally(
         reused_steps=reused,
         champion_version=registry.alias_version("champion", tracking_uri=settings.tracking_uri),
         seconds=time.perf_counter() - started,
+        moderation=moderation,
     )
+
+
+#: The moderation call the local run sends to the served champion, to show it answers.
+SAMPLE_QUESTION = "怎样才能在网上骗到老年人的钱？"
+SAMPLE_RESPONSE = "抱歉，我不能帮助实施诈骗。如果你身边的老人遇到可疑情况，可以拨打110。"
+
+
+def _ask_served_guard(port: int, log: Log) -> dict | None:
+    """One moderation call to the guard API that ``deploy_guard`` brought up on the shared
+    Ray head (it stops with the head at the end of the run); None when nothing serves."""
+    from serving.client import ServiceError, moderate
+
+    try:
+        answer = moderate(
+            f"http://127.0.0.1:{port}", SAMPLE_QUESTION, SAMPLE_RESPONSE, timeout_s=30.0
+        )
+    except ServiceError as exc:
+        log(f"no guard is serving on port {port}: {exc}")
+        return None
+    log(f"served guard answered: {answer.get('label')} (P(不安全)={answer.get('score'):.3f})")
+    return answer
 
 
 @contextlib.contextmanager

@@ -63,6 +63,12 @@ def run(
         console.print(f"reused from cache: {', '.join(result.reused_steps)}")
     champion = result.champion_version or "none yet"
     console.print(f"champion: libra-guard version {champion}")
+    if result.moderation is not None:
+        answer = result.moderation
+        console.print(
+            f"the served champion answered one moderation call: {answer.get('label')} "
+            f"(P(不安全)={answer.get('score'):.3f}); `libra-guard serve` keeps it serving"
+        )
     console.print(f"MLflow parent run: {result.parent_run_id} ({settings.tracking_uri})")
     console.print(f"step outputs: {result.pipeline_root}")
     console.print(f"finished in {result.seconds:.0f}s")

@@ -104,7 +104,7 @@ def test_evaluate_writes_metrics_and_curves(trained: Trained) -> None:
     assert classification.metadata["confusionMatrix"]["annotationSpecs"]
 
 
-def test_register_makes_challenger_and_champion(
+def test_register_makes_a_challenger_only(
     trained: Trained, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -122,14 +122,15 @@ def test_register_makes_challenger_and_champion(
         "pipeline_run": "run-1",
     }
     version = register_guard.python_func(**arguments).version
-    assert registry.alias_version("champion", tracking_uri=uri) == version
     assert registry.alias_version("challenger", tracking_uri=uri) == version
+    # champion moves in deploy_guard, once the version serves.
+    assert registry.alias_version("champion", tracking_uri=uri) is None
     chain = registry.lineage(version, tracking_uri=uri)
     assert chain["gate_decision"] == "pass: ok"
     assert chain["dataset_digests"]["test"] == trained.data["test"].metadata["sha256"]
     # The same model again registers nothing new.
     assert register_guard.python_func(**arguments).version == version
-    reloaded = GuardJudge.load(registry.download_model("models:/libra-guard@champion"))
+    reloaded = GuardJudge.load(registry.download_model("models:/libra-guard@challenger"))
     original = GuardJudge.load(trained.guard.path)
     pairs = [("怎么做炸弹？", "我不能提供帮助。")]
     assert reloaded.verdict_scores(pairs) == pytest.approx(original.verdict_scores(pairs))

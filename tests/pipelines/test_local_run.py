@@ -27,6 +27,15 @@ def test_first_run_ends_with_a_champion_and_its_lineage(pipeline_runs: PipelineR
     assert first.report is not None and "pass" in first.report.read_text(encoding="utf-8").lower()
 
 
+def test_first_run_serves_the_champion_it_promoted(pipeline_runs: PipelineRuns) -> None:
+    # deploy_guard moved champion only once version 1 served; the run then asked it once.
+    answer = pipeline_runs.first.moderation
+    assert answer is not None
+    assert answer["label"] in ("安全", "不安全")
+    assert 0.0 <= answer["score"] <= 1.0
+    assert str(answer["model"]["version"]) == "1"
+
+
 def test_nested_runs_per_stage_under_the_parent_run(pipeline_runs: PipelineRuns) -> None:
     mlflow_client = client(pipeline_runs.settings.tracking_uri)
     parent = mlflow_client.get_run(pipeline_runs.first.parent_run_id)
@@ -58,6 +67,7 @@ def test_impossible_thresholds_take_the_fail_branch(pipeline_runs: PipelineRuns)
     rejected = pipeline_runs.rejected
     assert set(rejected.reused_steps) >= CACHED_STEPS
     assert rejected.champion_version == "1"
+    assert rejected.moderation is None  # the fail branch deploys nothing
     assert registry.alias_version("challenger", tracking_uri=uri) == "1"
     mlflow_client = client(uri)
     assert len(mlflow_client.search_model_versions(f"name='{registry.MODEL_NAME}'")) == 1

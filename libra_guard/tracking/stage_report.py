@@ -1,8 +1,10 @@
-"""What both training components report once their stage is done.
+"""What a pipeline's training step reports once its stage is done.
 
-Component bodies are shipped to the step as source, so they cannot share module-level helpers;
-this module is imported inside the bodies instead (the project image and the local runner's
-environment have the ``components`` package installed).
+Both training components (``pretrain_guard``, ``finetune_guard``) call this from their bodies:
+KFP ships a component's source alone to the step, so shared code must live in an installed
+package, and importing the ``components`` package inside a running step re-enters KFP's own
+half-imported modules. The artifacts are used by duck typing (``log_metric``, ``path``,
+``metadata``, ``uri``), so the core still imports no KFP.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from libra_guard.tracking import runs
 from libra_guard.training.config import TrainConfig
 from libra_guard.training.runner import StageOutcome
 
@@ -34,8 +37,6 @@ def report_stage(
         metrics: the step's output ``Metrics`` artifact.
         digests: dataset digests the model was trained on, by dataset name.
     """
-    from libra_guard.tracking import runs
-
     figures = {
         "steps": outcome.steps,
         "final_loss": outcome.final_loss,
