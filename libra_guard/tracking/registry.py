@@ -19,6 +19,7 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import re
@@ -215,7 +216,8 @@ def download_model(
     ``models:/libra-guard/3`` (or just an alias or version number).
 
     Aliases are resolved to a version first; versions never change, so each is downloaded
-    once into ``dst/<name>/<version>`` (default ``dst``: ``<state_dir>/models``) and reused.
+    once into ``dst/<name>/<version>-<run id>`` (default ``dst``: ``<state_dir>/models``) and
+    reused.
 
     Raises:
         ModelError: the version cannot be found or is not a guard logged by this module.
@@ -229,7 +231,13 @@ def download_model(
     tracking = resolve_tracking_uri(tracking_uri)
     version = resolve_version(uri, tracking_uri=tracking, model_name=model_name)
     root = Path(dst) if dst is not None else Settings().state_dir / "models"
-    target = root / model_name / version
+    with _registry_errors(tracking, f"look up {uri}"):
+        details = client(tracking).get_model_version(model_name, version)
+    # Version numbers restart in every registry (a new database, another tracking server), so
+    # the cached folder is named by the logged model's run too: a number alone once served a
+    # stale model from an earlier registry.
+    identity = details.run_id or hashlib.sha256(str(details.source).encode()).hexdigest()
+    target = root / model_name / f"{version}-{identity[:12]}"
     if not (target / "MLmodel").is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))

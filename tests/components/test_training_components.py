@@ -130,7 +130,9 @@ def test_register_makes_a_challenger_only(
     assert chain["dataset_digests"]["test"] == trained.data["test"].metadata["sha256"]
     # The same model again registers nothing new.
     assert register_guard.python_func(**arguments).version == version
-    reloaded = GuardJudge.load(registry.download_model("models:/libra-guard@challenger"))
+    reloaded = GuardJudge.load(
+        registry.download_model("models:/libra-guard@challenger", tmp_path / "models")
+    )
     original = GuardJudge.load(trained.guard.path)
     pairs = [("怎么做炸弹？", "我不能提供帮助。")]
     assert reloaded.verdict_scores(pairs) == pytest.approx(original.verdict_scores(pairs))

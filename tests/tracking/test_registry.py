@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 
 import mlflow
@@ -61,11 +62,29 @@ def test_register_download_by_alias_and_score_identically(
     assert folder != tiny_guard
     again = download_model("champion", tmp_path / "cache", tracking_uri=tracking_uri)
     assert again == folder
-    assert again == tmp_path / "cache" / MODEL_NAME / "1" / "artifacts" / tiny_guard.name
+    cached = f"1-{registered.run_id[:12]}"
+    assert again == tmp_path / "cache" / MODEL_NAME / cached / "artifacts" / tiny_guard.name
     assert (folder / "model.safetensors").read_bytes() == (
         tiny_guard / "model.safetensors"
     ).read_bytes()
     print(f"log+register {log_seconds:.2f}s, download+load {load_seconds:.2f}s")
+
+
+def test_version_one_of_another_registry_is_not_served_from_the_cache(
+    tiny_guard, tracking_uri, empty_store, tmp_path
+):
+    # Two registries (a recreated database, another server) both have a version 1; the
+    # download cache must not hand the first one's model out for the second.
+    other_db = tmp_path / "other" / "mlflow.db"
+    other_db.parent.mkdir()
+    shutil.copyfile(empty_store, other_db)
+    other_uri = f"sqlite:///{other_db}"
+    log_and_register(tiny_guard, LINEAGE, tracking_uri=tracking_uri)
+    log_and_register(tiny_guard, LINEAGE, tracking_uri=other_uri)
+    first = download_model("1", tmp_path / "cache", tracking_uri=tracking_uri)
+    second = download_model("1", tmp_path / "cache", tracking_uri=other_uri)
+    assert first != second
+    assert lineage("1", tracking_uri=other_uri)["run_id"][:12] in second.parent.parent.name
 
 
 def test_second_version_leaves_champion_until_moved(tiny_guard, tracking_uri):
