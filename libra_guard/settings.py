@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import Field
@@ -36,6 +37,38 @@ class Settings(BaseSettings):
     s3_secure: bool = Field(default=False, description="Use TLS to reach the S3 endpoint.")
     mlflow_tracking_uri: str | None = Field(
         default=None, description="Defaults to a SQLite file under state_dir."
+    )
+    # -- cluster mode (Kubernetes); the defaults keep everything on this machine ----------
+    training_backend: Literal["local", "rayjob"] = Field(
+        default="local",
+        description="local: Ray Train on the Ray head of ray_address (or a local one); "
+        "rayjob: each training stage runs as a KubeRay RayJob.",
+    )
+    serving_backend: Literal["local", "rayservice"] = Field(
+        default="local",
+        description="local: Ray Serve on the Ray head of ray_address (or a temporary one); "
+        "rayservice: roll out by patching the KubeRay RayService rayservice_name.",
+    )
+    kube_namespace: str | None = Field(
+        default=None,
+        description="Namespace of RayJobs and the RayService; unset: the pod's own namespace "
+        "in a cluster, else the kubeconfig context's.",
+    )
+    artifact_root: str | None = Field(
+        default=None,
+        description="s3:// prefix (MinIO) where cluster-mode stages keep inputs, checkpoints "
+        "and models, e.g. s3://libra-artifacts; RayJobs read and write there.",
+    )
+    rayjob_image: str | None = Field(
+        default=None, description="Image of RayJob clusters; unset: the project image."
+    )
+    rayjob_timeout_s: int = Field(
+        default=6 * 3600, ge=1, description="A RayJob running longer fails its step."
+    )
+    rayservice_name: str = Field(default="libra-guard", description="The guard's RayService.")
+    guard_url: str | None = Field(
+        default=None,
+        description="Base URL of the guard API in the cluster (rollout checks /v1/model there).",
     )
 
     @property

@@ -47,3 +47,14 @@ def ray_address():
     if started_here:
         ray.shutdown()
     shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def fake_kube():
+    """An in-process stand-in for a Kubernetes API server (``tests/fakes/kube_api.py``) with
+    the namespace ``ml``; no real API server can run where these tests run."""
+    from tests.fakes.kube_api import FakeKubeApi
+
+    with FakeKubeApi() as api:
+        api.add_namespace("ml")
+        yield api
