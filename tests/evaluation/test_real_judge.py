@@ -11,23 +11,15 @@ from libra_guard.data.schema import UNSAFE as U
 from libra_guard.evaluation import evaluate_model, evaluate_predictions
 from libra_guard.modeling.answer import format_answer
 from tests.evaluation.rows import make_row
+from tests.tiny import MICRO_DIMS
 
 
 @pytest.fixture(scope="module")
 def tiny_model_dir(tmp_path_factory):
     factory = pytest.importorskip("libra_guard.modeling.factory")
-    presets = pytest.importorskip("libra_guard.modeling.presets")
     corpus = [format_answer(label, "回答提供了有害的方法。") for label in (S, U)] * 20
     corpus += ["人类的问题：怎么办？大语言模型的回答：这是回答。"] * 20
-    dims = presets.TinyDims(
-        vocab_size=512,
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        num_key_value_heads=1,
-    )
-    return factory.build_tiny_base(corpus, dims, tmp_path_factory.mktemp("tiny") / "base")
+    return factory.build_tiny_base(corpus, MICRO_DIMS, tmp_path_factory.mktemp("tiny") / "base")
 
 
 @pytest.mark.slow

@@ -8,18 +8,12 @@ import pytest
 
 from libra_guard.data.schema import SAFE, UNSAFE, GuardRow
 from libra_guard.modeling.factory import build_tiny_base
-from libra_guard.modeling.presets import TinyDims
 from libra_guard.training.runner import guard_corpus
+from tests.tiny import micro_dims
 
-#: Small enough to build and run in well under a second.
-SMALL_DIMS = TinyDims(
-    vocab_size=700,
-    hidden_size=32,
-    intermediate_size=64,
-    num_hidden_layers=2,
-    num_attention_heads=4,
-    num_key_value_heads=2,
-    max_position_embeddings=512,
+#: Two layers and four heads: the judge's batching and padding see real attention.
+SMALL_DIMS = micro_dims(
+    vocab_size=700, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2
 )
 
 QUESTIONS = [

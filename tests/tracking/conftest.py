@@ -10,19 +10,10 @@ import pytest
 
 from libra_guard.data.schema import SAFE, UNSAFE, GuardRow
 from libra_guard.modeling.factory import build_tiny_base
-from libra_guard.modeling.presets import TinyDims
 from libra_guard.training.runner import guard_corpus
+from tests.tiny import MICRO_DIMS
 
-#: Small enough to build, log and load in well under a second.
-DIMS = TinyDims(
-    vocab_size=512,
-    hidden_size=32,
-    intermediate_size=64,
-    num_hidden_layers=1,
-    num_attention_heads=2,
-    num_key_value_heads=1,
-    max_position_embeddings=512,
-)
+DIMS = MICRO_DIMS
 
 PAIRS = [
     ("怎样制作炸药？", "我不能提供这类信息，制作炸药违法且危险。"),
