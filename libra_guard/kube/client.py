@@ -29,7 +29,8 @@ def api_client(settings: Settings | None = None):
         if os.environ.get("KUBERNETES_SERVICE_HOST"):
             config.load_incluster_config()
         else:
-            config.load_kube_config()
+            # Read KUBECONFIG now: the client's default path was fixed when it was imported.
+            config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
     except Exception as exc:  # ConfigException, FileNotFoundError, yaml errors
         raise ConfigError(
             "no Kubernetes cluster to talk to: run inside a cluster or set KUBECONFIG "
@@ -48,7 +49,7 @@ def namespace(settings: Settings) -> str:
     try:
         from kubernetes import config
 
-        _, active = config.list_kube_config_contexts()
+        _, active = config.list_kube_config_contexts(config_file=os.environ.get("KUBECONFIG"))
         return (active or {}).get("context", {}).get("namespace") or "default"
     except Exception:  # no kubeconfig: the namespace is the only question left
         return "default"
@@ -68,3 +69,39 @@ def api_error_message(exc: BaseException) -> str:
             pass
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
+
+
+def json_patch_custom_object(
+    api, group: str, version: str, namespace: str, plural: str, name: str, operations: list
+) -> dict:
+    """Apply an RFC 6902 JSON patch to a namespaced custom object; returns the object.
+
+    ``CustomObjectsApi.patch_namespaced_custom_object`` always sends a merge patch, which
+    cannot carry a ``test`` operation. A JSON patch can, which makes a write conditional on
+    what the writer read (``{"op": "test", "path": ..., "value": ...}``): when someone else
+    changed that field meanwhile the API server answers 422 and writes nothing.
+
+    Raises:
+        kubernetes.client.exceptions.ApiException: the API server's answer (403, 404, 409,
+            422 ...); ``api_error_message`` gives its text.
+    """
+    return api.call_api(
+        "/apis/{group}/{version}/namespaces/{namespace}/{plural}/{name}",
+        "PATCH",
+        path_params={
+            "group": group,
+            "version": version,
+            "namespace": namespace,
+            "plural": plural,
+            "name": name,
+        },
+        query_params=[],
+        header_params={
+            "Accept": "application/json",
+            "Content-Type": "application/json-patch+json",
+        },
+        body=list(operations),
+        response_type="object",
+        auth_settings=["BearerToken"],
+        _return_http_data_only=True,
+    )

@@ -1,8 +1,14 @@
-"""``deploy_registered``: roll a registered version into the local Serve instance, smoke it
-against its own evaluation, move ``champion`` only once it serves, and record the outcome.
+"""``deploy_registered``: roll a registered version into the guard service, smoke it against
+its own evaluation, move ``champion`` only once it serves, and record the outcome.
 
-Where it serves:
+Where it serves (``Settings().serving_backend`` and the Ray connection decide; the steps, the
+smoke set, the alias move and the record are the same everywhere):
 
+- ``serving_backend: rayservice`` (``mode: rayservice``): the KubeRay RayService
+  ``rayservice_name``, by editing its ``serveConfigV2`` (``rayservice.RayServiceRollout``). The
+  new model application gets the registry URI ``models:/libra-guard/<version>``, which the
+  cluster's replicas resolve through their own ``MLFLOW_TRACKING_URI``; nothing is downloaded
+  here.
 - ``LIBRA_RAY_ADDRESS`` set (or Ray already initialised in this process): the Serve
   instance of that cluster, e.g. the one ``libra-guard serve`` runs. The old version keeps
   serving until the new one is proven.
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 from libra_guard.data.schema import GuardRow
 from libra_guard.settings import Settings
@@ -25,9 +32,10 @@ from libra_guard.tracking import registry
 from libra_guard.tracking.store import client
 from serving.config import ServingConfig
 from serving.model_source import describe_registered
-from serving.rollout.base import ModelTarget, RolloutResult, roll_out
+from serving.rollout.base import ModelTarget, Rollout, RolloutResult, roll_out
 from serving.rollout.local import LocalServeRollout
-from serving.rollout.smoke import smoke_set_from_evaluation
+from serving.rollout.rayservice import RayServiceRollout
+from serving.rollout.smoke import SmokeItem, smoke_set_from_evaluation
 
 logger = logging.getLogger(__name__)
 
@@ -50,59 +58,95 @@ def deploy_registered(
     tracking_uri: str | None = None,
 ) -> tuple[RolloutResult, str]:
     """Roll out ``libra-guard`` version ``version``; returns the result and the mode
-    (``cluster`` or ``ephemeral``).
+    (``rayservice``, ``cluster`` or ``ephemeral``).
 
     ``smoke_margin``: evaluated scores this close to the threshold are not smoke items;
-    ``smoke_tolerance``: how far a served score may be from the evaluated one.
+    ``smoke_tolerance``: how far a served score may be from the evaluated one. ``host`` and
+    ``port``: where a local Serve instance listens (not used with a RayService).
 
     Raises:
         ModelError: the version does not exist in the registry.
         DataError: the evaluation gives no usable smoke item.
+        RolloutError: the service cannot be read (e.g. the RayService is missing, or the
+            service account may not read it).
     """
-    import ray
-
-    from libra_guard.training.ray_runtime import ensure_ray
-
     config = config or ServingConfig()
     smoke = smoke_set_from_evaluation(
         test_rows, predictions, size=smoke_size, threshold=config.threshold, margin=smoke_margin
     )
+    settings = Settings()
+    options = {"threshold": config.threshold, "tolerance": smoke_tolerance, "drain_s": drain_s}
+    if settings.serving_backend == "rayservice":
+        target = _registered_target(
+            version, f"models:/{registry.MODEL_NAME}/{version}", tracking_uri
+        )
+        rollout = RayServiceRollout.from_settings(settings, config)
+        result, mode = _roll_out(rollout, target, smoke, tracking_uri, options), "rayservice"
+    else:
+        result, mode = _roll_out_on_ray(version, smoke, config, host, port, tracking_uri, options)
+    record_outcome(result, mode, tracking_uri=tracking_uri)
+    return result, mode
+
+
+def _roll_out_on_ray(
+    version: str,
+    smoke: Sequence[SmokeItem],
+    config: ServingConfig,
+    host: str,
+    port: int,
+    tracking_uri: str | None,
+    options: dict,
+) -> tuple[RolloutResult, str]:
+    """On the Serve instance of the Ray cluster joined (``cluster``) or a temporary local
+    head (``ephemeral``)."""
+    import ray
+
+    from libra_guard.training.ray_runtime import ensure_ray
+
     folder = registry.download_model(
         f"models:/{registry.MODEL_NAME}/{version}", tracking_uri=tracking_uri
     )
-    description = describe_registered(registry.lineage(version, tracking_uri=tracking_uri), folder)
-    target = ModelTarget(
-        name=description.name,
-        version=description.version,
-        model=str(folder),
-        aliases=tuple(description.aliases),
-        lineage=description.lineage,
-    )
+    target = _registered_target(version, str(folder), tracking_uri)
     ephemeral = not ray.is_initialized() and not Settings().ray_address
     ensure_ray()
     mode = "ephemeral" if ephemeral else "cluster"
     rollout = LocalServeRollout(config, host=host, port=port)
     try:
         rollout.start_serve()
-
-        def promote(serving_target: ModelTarget) -> ModelTarget:
-            registry.set_alias(serving_target.version, registry.CHAMPION, tracking_uri=tracking_uri)
-            return serving_target.with_alias(registry.CHAMPION)
-
-        result = roll_out(
-            rollout,
-            target,
-            smoke,
-            on_serving=promote,
-            threshold=config.threshold,
-            tolerance=smoke_tolerance,
-            drain_s=drain_s,
-        )
+        return _roll_out(rollout, target, smoke, tracking_uri, options), mode
     finally:
         if ephemeral:
             ray.shutdown()
-    record_outcome(result, mode, tracking_uri=tracking_uri)
-    return result, mode
+
+
+def _registered_target(version: str, model: str, tracking_uri: str | None) -> ModelTarget:
+    """``version`` as a ``ModelTarget`` served from ``model`` (a folder or a registry URI),
+    described by its registry facts (aliases, lineage)."""
+    facts = registry.lineage(version, tracking_uri=tracking_uri)
+    description = describe_registered(facts, Path(model))
+    return ModelTarget(
+        name=description.name,
+        version=description.version,
+        model=model,
+        aliases=tuple(description.aliases),
+        lineage=description.lineage,
+    )
+
+
+def _roll_out(
+    rollout: Rollout,
+    target: ModelTarget,
+    smoke: Sequence[SmokeItem],
+    tracking_uri: str | None,
+    options: dict,
+) -> RolloutResult:
+    """``roll_out`` that moves ``champion`` to ``target`` once it serves."""
+
+    def promote(serving_target: ModelTarget) -> ModelTarget:
+        registry.set_alias(serving_target.version, registry.CHAMPION, tracking_uri=tracking_uri)
+        return serving_target.with_alias(registry.CHAMPION)
+
+    return roll_out(rollout, target, smoke, on_serving=promote, **options)
 
 
 def record_outcome(result: RolloutResult, mode: str, *, tracking_uri: str | None = None) -> None:

@@ -8,6 +8,8 @@ dashboard's Serve REST API, a RayService carries it as ``serveConfigV2``. One AP
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from serving.app import API_DEPLOYMENT, MODEL_DEPLOYMENT
 from serving.config import ServingConfig
 
@@ -93,3 +95,80 @@ def facts_of(model_app: dict) -> dict:
         if deployment.get("name") == MODEL_DEPLOYMENT:
             return dict((deployment.get("user_config") or {}).get("model") or {})
     return {}
+
+
+# -- the smoke route (RayService rollouts) -------------------------------------------------
+# In a cluster the rollout reaches the guard only over HTTP, and a model application has no
+# route. For the smoke set a second, temporary API application with its own route prefix
+# sends work to the new model application: the same ingress code, validation and auth that
+# traffic will go through, while ``/`` still reaches the serving version. Serve routes by
+# the longest matching prefix, so ``/`` never shadows it.
+
+SMOKE_APP_PREFIX = "smoke-"
+SMOKE_ROUTE_PREFIX = "/rollout-smoke"
+
+
+def smoke_app_name(model_app: str) -> str:
+    """The temporary API application that routes to ``model_app``."""
+    return f"{SMOKE_APP_PREFIX}{model_app}"
+
+
+def smoke_route(model_app: str) -> str:
+    """Its route prefix, e.g. ``/rollout-smoke/libra-guard-v3``."""
+    return f"{SMOKE_ROUTE_PREFIX}/{model_app}"
+
+
+def smoke_api_app_config(
+    model_app: str, config: ServingConfig, *, runtime_env: dict | None = None
+) -> dict:
+    """An API application on ``smoke_route(model_app)`` that sends its work to ``model_app``."""
+    app = api_app_config(model_app, config, name=smoke_app_name(model_app), runtime_env=runtime_env)
+    app["route_prefix"] = smoke_route(model_app)
+    return app
+
+
+def serving_config_of(app: dict) -> ServingConfig | None:
+    """The ``ServingConfig`` an application was built with (its ``args.serving``), or
+    ``None`` when it has none or it does not validate."""
+    values = (app.get("args") or {}).get("serving")
+    if not isinstance(values, dict):
+        return None
+    try:
+        return ServingConfig.model_validate(values)
+    except ValidationError:
+        return None
+
+
+def is_smoke_app(app: dict) -> bool:
+    """Whether ``app`` is a temporary smoke-route application a rollout left behind."""
+    return str(app.get("name", "")).startswith(SMOKE_APP_PREFIX) and str(
+        app.get("route_prefix") or ""
+    ).startswith(f"{SMOKE_ROUTE_PREFIX}/")
+
+
+# -- whole documents -------------------------------------------------------------------------
+
+
+def applications_of(document: dict) -> dict[str, dict]:
+    """The applications of a ``ServeDeploySchema`` document, by name, in document order."""
+    return {
+        app["name"]: app
+        for app in document.get("applications") or []
+        if isinstance(app, dict) and app.get("name")
+    }
+
+
+def with_applications(
+    document: dict, changed: list[dict], *, drop: frozenset[str] | set[str] = frozenset()
+) -> dict:
+    """A copy of ``document`` where each app in ``changed`` replaces the one of its name (in
+    place) or is appended, apps named in ``drop`` are gone, and every other key is kept."""
+    replacing = {app["name"]: app for app in changed}
+    applications = []
+    for app in document.get("applications") or []:
+        name = app.get("name") if isinstance(app, dict) else None
+        if name in drop:
+            continue
+        applications.append(replacing.pop(name, app))
+    applications.extend(replacing.values())
+    return {**document, "applications": applications}
