@@ -9,12 +9,16 @@ F1-safe, F1-unsafe) on the same test sets, side by side in one run:
     question); tested on the other 20% and on a held-out synthetic set.
 
 The guard is the tiny preset trained as ``configs/quality.yaml`` says (longer, full fine-tuning
-and stage-1 rehearsal in stage 2) unless ``--config`` names another training config.
+and stage-1 rehearsal in stage 2, stage-2 weights picked on a validation split of the stage-2
+TRAINING questions) unless ``--config`` names another training config; ``--preset small``
+trains the larger CPU preset instead. Every choice (epochs, rates, the kept checkpoint) is made
+without the test sets; the baseline fits every training row (its C is fixed, nothing tuned).
 The real data is read from ``../shared/data``; without it the benchmark says so and stops.
 
 Usage::
 
-    .venv/bin/python benchmarks/quality.py                      # ~15-25 min on 2 CPU cores
+    .venv/bin/python benchmarks/quality.py                      # ~25-40 min on 2 CPU cores
+    .venv/bin/python benchmarks/quality.py --preset small       # the larger CPU preset
     .venv/bin/python benchmarks/quality.py --out /tmp/quality --stage1-rows 3000
 """
 
@@ -60,7 +64,7 @@ def main() -> int:
     hard = generate(args.stage2_rows, args.seed + 1, hard=True).rows
     synth_test = _held_out(generate(args.test_rows, args.seed + 7).rows, [*stage1, *hard])
     jade_train, jade_test = split_by_question(jade, 0.2, args.seed)
-    config = load_train_config(Path(args.config) if args.config else None)
+    config = load_train_config(Path(args.config) if args.config else None, base=args.preset)
 
     scenarios = {
         "a": ("synthetic only", stage1, hard, {"jade-v3-medium (all)": jade}),
@@ -96,6 +100,8 @@ def main() -> int:
                 "baseline": _headline(base_metrics),
                 "n": len(test_rows),
                 "train_seconds": round(train_s, 1),
+                "stage2_kept_step": outcome.stages[1].best_step or outcome.stages[1].steps,
+                "stage2_steps": outcome.stages[1].steps,
             }
     _print_table(results, args.mode, config.base)
     (out / "quality.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
@@ -149,6 +155,9 @@ def _parse_args() -> argparse.Namespace:
         "--config",
         default=str(REPO_ROOT / "configs" / "quality.yaml"),
         help="Training config YAML of the guard (default: configs/quality.yaml).",
+    )
+    parser.add_argument(
+        "--preset", default=None, help="Base preset or model replacing the config's (e.g. small)."
     )
     parser.add_argument("--stage1-rows", type=int, default=2000)
     parser.add_argument("--stage2-rows", type=int, default=600)

@@ -24,7 +24,9 @@ def train(
         help="Output folder: stage1/, stage2/, final/ (+ checkpoints/). Rerun to resume.",
     ),
     preset: str | None = typer.Option(
-        None, "--preset", help="Base model: 'tiny' (built here, CPU) or a local folder / hub id."
+        None,
+        "--preset",
+        help="Base model: 'tiny' or 'small' (built here, for CPUs) or a local folder / hub id.",
     ),
     workers: int | None = typer.Option(
         None, "--workers", min=1, help="Ray Train workers (data parallel). Default 1."

@@ -1,4 +1,4 @@
-"""The ``tiny`` preset: a Qwen2-architecture guard built from config, for CPUs and CI.
+"""The built presets (``tiny``, ``small``): Qwen2-architecture guards built from config, for CPUs.
 
 It is the same model class (``Qwen2ForCausalLM``), the same chat template and the same
 training and scoring code a Qwen2.5-14B base goes through; only the dimensions shrink.
@@ -10,6 +10,11 @@ is 0.5 M). Measured on 2 CPU cores: ~34 samples/s on synthetic rows (~120 tokens
 rows) take ~3.5 minutes, and 4 attention layers are enough to reach >90% verdict accuracy
 on held-out synthetic rows. Hidden 192 trains ~15% slower, hidden 256 ~40% slower; a
 smaller vocabulary makes the output layer cheaper but sequences longer.
+
+``small`` (hidden 256, 6 layers, 8 query / 4 key-value heads, MLP 768; 5.8 M parameters,
+4.4x tiny's) is the larger CPU preset that ``benchmarks/quality.py --preset small`` trains:
+more capacity to fit real data without forgetting the synthetic stage, at several times the
+tiny model's training time on CPUs.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from transformers import PreTrainedTokenizerBase, Qwen2Config, Qwen2ForCausalLM
 
 TINY_PRESET = "tiny"
+SMALL_PRESET = "small"
 
 
 class TinyDims(BaseModel):
@@ -33,6 +39,24 @@ class TinyDims(BaseModel):
     num_key_value_heads: int = Field(default=2, ge=1)
     max_position_embeddings: int = Field(default=1024, ge=64, description="Longest sequence.")
     seed: int = Field(default=0, description="Seed of the random initialisation.")
+
+
+#: The presets built here rather than loaded, by name.
+PRESETS: dict[str, TinyDims] = {
+    TINY_PRESET: TinyDims(),
+    SMALL_PRESET: TinyDims(
+        hidden_size=256,
+        intermediate_size=768,
+        num_hidden_layers=6,
+        num_attention_heads=8,
+        num_key_value_heads=4,
+    ),
+}
+
+
+def is_preset(base: str) -> bool:
+    """Whether ``base`` names a preset built here rather than a model folder or hub id."""
+    return base in PRESETS
 
 
 def build_tiny_model(tokenizer: PreTrainedTokenizerBase, dims: TinyDims) -> Qwen2ForCausalLM:

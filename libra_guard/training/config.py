@@ -14,9 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from libra_guard.config_files import read_config_mapping
 from libra_guard.errors import ConfigError
-from libra_guard.modeling.factory import is_tiny
 from libra_guard.modeling.lora import LoraSettings
-from libra_guard.modeling.presets import TINY_PRESET, TinyDims
+from libra_guard.modeling.presets import PRESETS, TINY_PRESET, TinyDims, is_preset
 
 Method = Literal["full", "lora"]
 StageName = Literal["stage1", "stage2"]
@@ -37,6 +36,9 @@ class StageConfig(BaseModel):
     warmup_steps: int = Field(default=10, ge=0)
     weight_decay: float = Field(default=0.0, ge=0)
     checkpoint_every: int = Field(default=50, ge=1, description="Steps between checkpoints.")
+    evals_per_epoch: int = Field(
+        default=2, ge=1, description="Validation passes per epoch (only with validation rows)."
+    )
 
 
 class TrainConfig(BaseModel):
@@ -44,8 +46,14 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base: str = Field(default=TINY_PRESET, description="'tiny', a local model folder or a hub id.")
-    tiny: TinyDims = Field(default_factory=TinyDims)
+    base: str = Field(
+        default=TINY_PRESET,
+        description=f"A preset built here ({', '.join(PRESETS)}), a local model folder or hub id.",
+    )
+    tiny: TinyDims = Field(
+        default_factory=TinyDims,
+        description="Dimensions of a built preset; when set, they replace the preset's own.",
+    )
     lora: LoraSettings = Field(default_factory=LoraSettings)
     max_length: int = Field(default=448, ge=64, description="Longest training sequence, tokens.")
     num_workers: int = Field(default=1, ge=1, description="Ray Train workers (data parallel).")
@@ -61,6 +69,16 @@ class TrainConfig(BaseModel):
         description=(
             "Stage-1 rows mixed into stage 2, as a fraction of the stage-2 rows (rehearsal): "
             "stage 2 then adapts to real text without forgetting the synthetic stage."
+        ),
+    )
+    stage2_validation: float = Field(
+        default=0.0,
+        ge=0.0,
+        le=0.5,
+        description=(
+            "Share of the stage-2 questions held out of training (split by question) to pick "
+            "the stage-2 weights with the best validation accuracy; with replay, as many "
+            "stage-1 rows (not replayed) join the validation rows. 0: off, the last weights."
         ),
     )
     report_every: int = Field(
@@ -80,8 +98,15 @@ class TrainConfig(BaseModel):
     def stage(self, name: StageName) -> StageConfig:
         return self.stage1 if name == "stage1" else self.stage2
 
+    def preset_dims(self) -> TinyDims:
+        """The dimensions to build ``base`` with: ``tiny`` when the config sets it, else the
+        named preset's own (``tiny`` for a base that is not a preset)."""
+        if "tiny" in self.model_fields_set or not is_preset(self.base):
+            return self.tiny
+        return PRESETS[self.base]
+
     def method(self, name: StageName) -> Method:
-        """The stage's method: configured, else full for the tiny preset's stage 1, else LoRA.
+        """The stage's method: configured, else full for a built preset's stage 1, else LoRA.
 
         A randomly initialised model cannot learn through LoRA alone (the frozen weights are
         noise), while a pretrained base keeps its knowledge best under LoRA.
@@ -89,7 +114,7 @@ class TrainConfig(BaseModel):
         configured = self.stage(name).method
         if configured is not None:
             return configured
-        return "full" if name == "stage1" and is_tiny(self.base) else "lora"
+        return "full" if name == "stage1" and is_preset(self.base) else "lora"
 
 
 def load_train_config(path: Path | None = None, **overrides: object) -> TrainConfig:

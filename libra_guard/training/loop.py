@@ -6,6 +6,11 @@ Every ``report_every`` steps all workers call ``ray.train.report`` (a barrier) w
 step's loss and the samples/s of the window; every ``checkpoint_every`` steps and at the end,
 rank 0 attaches a checkpoint. Only rank 0 writes and prints.
 
+With validation sets in the config (``runner.validation_holdout``), rank 0 scores them
+``evals_per_epoch`` times per epoch with the verdict read-out the evaluation uses, keeps a
+copy of the weights with the best mean accuracy over the sets (ties: lower log-loss), stores
+that copy in every checkpoint, and the stage's model is those weights rather than the last.
+
 The schedule is a pure function of (seed, step), so a resumed run continues with exactly the
 batches the killed one would have seen.
 """
@@ -36,6 +41,7 @@ from libra_guard.training.checkpoint import (
     save_model_folder,
     save_training_state,
 )
+from libra_guard.training.selection import BestWeights, Validator
 
 #: Batches sorted by length within windows of this many global batches: less padding, and
 #: still a fresh mix every epoch.
@@ -78,11 +84,20 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
         optimizer, _warmup_cosine(config["warmup_steps"], total_steps)
     )
 
+    # Every rank knows when validation is due (it reports then, and reports are barriers);
+    # only rank 0 scores, since every rank holds the same weights.
+    validator = Validator.from_config(config["validation"], tokenizer) if rank == 0 else None
+    best = BestWeights()
+    eval_steps = (
+        _eval_steps(steps_per_epoch, config["evals_per_epoch"]) if config["validation"] else set()
+    )
+
     start_step = 0
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             start_step = load_training_state(Path(folder), model, optimizer, scheduler)
+            best = BestWeights.load(Path(folder))
         if rank == 0:
             print(
                 f"[{config['stage']}] resuming from checkpoint at step {start_step}/{total_steps}",
@@ -106,21 +121,41 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
         optimizer.zero_grad(set_to_none=True)
         done = step + 1
         progress.step_done(_mean_over_workers(loss.detach(), world))
+        validation_due = (step % steps_per_epoch) + 1 in eval_steps
+        if validation_due and validator is not None:
+            result = validator.score(model)
+            best.offer(result, done, model)
+            model.train()
+            progress.validated(done, result, best)
         checkpoint_due = done == total_steps or done % config["checkpoint_every"] == 0
-        if checkpoint_due or progress.report_due(done):
-            metrics = progress.report(done, scheduler.get_last_lr()[0], start_step)
+        if checkpoint_due or validation_due or progress.report_due(done):
+            metrics = {
+                **progress.report(done, scheduler.get_last_lr()[0], start_step),
+                **best.metrics(),
+            }
             if checkpoint_due:
                 _report_with_checkpoint(
-                    metrics, model, tokenizer, optimizer, scheduler, done, done == total_steps, rank
+                    metrics,
+                    model,
+                    tokenizer,
+                    optimizer,
+                    scheduler,
+                    done,
+                    done == total_steps,
+                    rank,
+                    best,
                 )
             else:
                 ray.train.report(metrics)
     if start_step >= total_steps:
         # Restored from the final checkpoint (killed before the driver copied the model out):
         # report it again so that the run's result carries the model.
-        metrics = progress.report(total_steps, scheduler.get_last_lr()[0], start_step)
+        metrics = {
+            **progress.report(total_steps, scheduler.get_last_lr()[0], start_step),
+            **best.metrics(),
+        }
         _report_with_checkpoint(
-            metrics, model, tokenizer, optimizer, scheduler, total_steps, True, rank
+            metrics, model, tokenizer, optimizer, scheduler, total_steps, True, rank, best
         )
 
 
@@ -135,15 +170,27 @@ def _quiet_ray_report_log() -> None:
 
 
 def _report_with_checkpoint(
-    metrics: dict, model, tokenizer, optimizer, scheduler, step: int, final: bool, rank: int
+    metrics: dict,
+    model,
+    tokenizer,
+    optimizer,
+    scheduler,
+    step: int,
+    final: bool,
+    rank: int,
+    best: BestWeights,
 ) -> None:
-    """All workers report; rank 0 attaches the checkpoint (the others hold the same weights)."""
+    """All workers report; rank 0 attaches the checkpoint (the others hold the same weights).
+
+    The final checkpoint's model is the best validated weights when there are any."""
     if rank != 0:
         ray.train.report(metrics)
         return
     with tempfile.TemporaryDirectory(prefix="libra-ckpt-") as folder:
         save_training_state(Path(folder), model, optimizer, scheduler, step)
+        best.save(Path(folder))
         if final:
+            best.restore_into(model)
             save_model_folder(Path(folder) / MODEL_DIR, model, tokenizer)
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
         print(f"[{metrics.get('stage', 'train')}] checkpoint saved at step {step}", flush=True)
@@ -176,6 +223,12 @@ def _batch_for_step(
     batch_order = torch.randperm(len(batches), generator=generator).tolist()
     mine = batches[batch_order[position - window_start // global_batch]]
     return [examples[i] for i in mine[rank * per_worker : (rank + 1) * per_worker]]
+
+
+def _eval_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:
+    """Positions within an epoch (1-based, the last is ``steps_per_epoch``) to validate at."""
+    count = min(evals_per_epoch, steps_per_epoch)
+    return {round(steps_per_epoch * (k + 1) / count) for k in range(count)}
 
 
 def _warmup_cosine(warmup_steps: int, total_steps: int):
@@ -223,6 +276,15 @@ class _Progress:
     def step_done(self, loss: float) -> None:
         self.window_losses.append(loss)
         self.last_loss = loss
+
+    def validated(self, step: int, result, best: BestWeights) -> None:
+        if self.rank == 0:
+            sets = " ".join(f"{name} {acc:.4f}" for name, acc in result.accuracy_by_set.items())
+            print(
+                f"[{self.stage}] step {step}/{self.total} validation accuracy "
+                f"{result.accuracy:.4f} ({sets}), best {best.accuracy:.4f} at step {best.step}",
+                flush=True,
+            )
 
     def report_due(self, step: int) -> bool:
         return step % self.every == 0 or step == self.start + 1

@@ -1,11 +1,11 @@
 """The two-stage curriculum as two Ray Train runs: synthetic pretraining, real fine-tuning.
 
-``train_guard`` prepares the base (for the ``tiny`` preset: a tokenizer trained on the corpus
-and a random-init Qwen2 model), runs stage 1 on the synthetic rows and stage 2 on the real
-rows starting from stage 1's weights, and writes ``OUT/stage1``, ``OUT/stage2`` and
-``OUT/final`` (the model plus ``libra_guard.json`` provenance). Every folder is written under
-a temporary name and renamed, so a folder that exists is complete: running the same command
-again skips finished stages and resumes an unfinished one from its last checkpoint.
+``train_guard`` prepares the base (for a built preset, ``tiny`` or ``small``: a tokenizer
+trained on the corpus and a random-init Qwen2 model), runs stage 1 on the synthetic rows and
+stage 2 on the real rows starting from stage 1's weights, and writes ``OUT/stage1``,
+``OUT/stage2`` and ``OUT/final`` (the model plus ``libra_guard.json`` provenance). Every folder
+is written under a temporary name and renamed, so a folder that exists is complete: running
+the same command again skips finished stages and resumes an unfinished one from its last checkpoint.
 
 Usage (the CLI wraps this)::
 
@@ -22,14 +22,16 @@ import random
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from libra_guard.data.schema import GuardRow
+from libra_guard.data.split import split_by_question
 from libra_guard.errors import ModelError
-from libra_guard.modeling.factory import build_tiny_base, is_tiny, replace_folder
+from libra_guard.modeling.factory import build_tiny_base, replace_folder
 from libra_guard.modeling.features import training_target
+from libra_guard.modeling.presets import is_preset
 from libra_guard.modeling.prompt import build_user_message
 from libra_guard.settings import Settings
 from libra_guard.training.checkpoint import MODEL_DIR
@@ -56,6 +58,8 @@ class StageOutcome:
     seconds: float
     resumed_from_step: int
     skipped: bool = False
+    best_step: int | None = None
+    best_val_accuracy: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,17 +91,30 @@ def train_guard(
     _start_ray(settings)
     source = _prepare_base(config, [*stage1_rows, *stage2_rows], out_dir, log)
     stage1 = _run_stage("stage1", config, stage1_rows, source, out_dir, settings, log)
-    stage2_mix = with_replay(stage2_rows, stage1_rows, config.stage2_replay, config.seed)
-    if len(stage2_mix) > len(stage2_rows):
-        log(f"stage2: {len(stage2_mix) - len(stage2_rows)} stage-1 rows mixed in (replay)")
-    stage2 = _run_stage("stage2", config, stage2_mix, stage1.model_dir, out_dir, settings, log)
+    holdout = validation_holdout(stage2_rows, stage1_rows, config)
+    if holdout.validation:
+        sizes = ", ".join(f"{len(rows)} {name}" for name, rows in holdout.validation.items())
+        log(f"stage2: validation rows held out of training to pick the best weights: {sizes}")
+    stage2_mix = with_replay(holdout.rows, holdout.replay_pool, config.stage2_replay, config.seed)
+    if len(stage2_mix) > len(holdout.rows):
+        log(f"stage2: {len(stage2_mix) - len(holdout.rows)} stage-1 rows mixed in (replay)")
+    stage2 = _run_stage(
+        "stage2",
+        config,
+        stage2_mix,
+        stage1.model_dir,
+        out_dir,
+        settings,
+        log,
+        validation=holdout.validation,
+    )
     final_dir = publish_final(config, (stage1, stage2), out_dir / "final", data_digests)
     log(f"final model written to {final_dir}")
     return TrainingOutcome(final_dir=final_dir, stages=(stage1, stage2))
 
 
 def prepare_base(config: TrainConfig, rows: Sequence[GuardRow], out_dir: Path, log=print) -> str:
-    """The model source of stage 1: ``config.base``, or for the tiny preset a base built from
+    """The model source of stage 1: ``config.base``, or for a built preset a base built from
     ``rows`` (tokenizer and random-init weights) in ``out_dir/base`` and reused if present."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -112,10 +129,13 @@ def run_stage(
     out_dir: Path,
     *,
     settings: Settings | None = None,
+    validation: Mapping[str, Sequence[GuardRow]] | None = None,
     log=print,
 ) -> StageOutcome:
     """Train one stage on its own (a pipeline step per stage) from ``source`` into
-    ``out_dir/<name>``; joins ``LIBRA_RAY_ADDRESS`` or starts a local head.
+    ``out_dir/<name>``; joins ``LIBRA_RAY_ADDRESS`` or starts a local head. With
+    ``validation`` rows (named sets, see ``validation_holdout``) the stage keeps the weights
+    with the best validation accuracy instead of the last ones.
 
     Raises:
         ModelError: no rows, or training fails on a worker.
@@ -124,7 +144,7 @@ def run_stage(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _start_ray(settings)
-    return _run_stage(name, config, rows, source, out_dir, settings, log)
+    return _run_stage(name, config, rows, source, out_dir, settings, log, validation=validation)
 
 
 def publish_final(
@@ -137,7 +157,7 @@ def publish_final(
     final_dir = Path(final_dir)
     provenance = {
         "base_model": config.base,
-        "preset": config.base if is_tiny(config.base) else None,
+        "preset": config.base if is_preset(config.base) else None,
         "stages": [asdict(stage) for stage in stages],
         "data_digests": data_digests or {},
         "config": config.model_dump(mode="json"),
@@ -168,6 +188,42 @@ def with_replay(
     return mixed
 
 
+@dataclass(frozen=True)
+class Holdout:
+    """Stage 2's training rows, the stage-1 rows replay may draw from, and validation sets."""
+
+    rows: list[GuardRow]
+    replay_pool: list[GuardRow]
+    validation: dict[str, list[GuardRow]]
+
+
+def validation_holdout(
+    rows: Sequence[GuardRow], earlier: Sequence[GuardRow], config: TrainConfig
+) -> Holdout:
+    """Hold ``config.stage2_validation`` of the stage-2 questions out of training (split by
+    question, so no question is on both sides) as the ``stage2`` validation set.
+
+    With replay on, as many stage-1 rows as that set holds (at most half of them) leave the
+    replay pool and form the ``stage1`` set: they were seen in stage 1, so they measure
+    forgetting rather than generalisation, which is what rehearsal is there to prevent.
+    Off (the default): every row trains and no validation set exists.
+    """
+    if config.stage2_validation <= 0 or not rows:
+        return Holdout(list(rows), list(earlier), {})
+    train, held = split_by_question(rows, config.stage2_validation, config.seed + 1)
+    if not held or not train:
+        return Holdout(list(rows), list(earlier), {})
+    validation = {"stage2": held}
+    pool = list(earlier)
+    if config.stage2_replay > 0 and pool:
+        picked = set(
+            random.Random(config.seed + 2).sample(range(len(pool)), min(len(held), len(pool) // 2))
+        )
+        validation["stage1"] = [row for i, row in enumerate(pool) if i in picked]
+        pool = [row for i, row in enumerate(pool) if i not in picked]
+    return Holdout(train, pool, validation)
+
+
 def guard_corpus(rows: Sequence[GuardRow]) -> Iterator[str]:
     """The tokenizer's corpus: each row's Libra user message (template included, so the
     template's frequent phrases become single tokens) and its target answer."""
@@ -177,7 +233,11 @@ def guard_corpus(rows: Sequence[GuardRow]) -> Iterator[str]:
 
 
 def stage_loop_config(
-    name: StageName, config: TrainConfig, rows: Sequence[GuardRow], source: str
+    name: StageName,
+    config: TrainConfig,
+    rows: Sequence[GuardRow],
+    source: str,
+    validation: Mapping[str, Sequence[GuardRow]] | None = None,
 ) -> dict:
     """The ``train_loop_config`` handed to every worker of one stage."""
     stage = config.stage(name)
@@ -197,19 +257,25 @@ def stage_loop_config(
         "seed": config.seed,
         "threads": config.threads_per_worker,
         "report_every": config.report_every,
+        "validation": {
+            set_name: [row.to_json_dict() for row in set_rows]
+            for set_name, set_rows in (validation or {}).items()
+            if set_rows
+        },
+        "evals_per_epoch": stage.evals_per_epoch,
     }
 
 
 def _prepare_base(config: TrainConfig, rows: Sequence[GuardRow], out_dir: Path, log) -> str:
-    if not is_tiny(config.base):
+    if not is_preset(config.base):
         return config.base
     base_dir = out_dir / "base"
     if (base_dir / "config.json").is_file():
-        log(f"reusing the tiny base (tokenizer and initial weights) in {base_dir}")
+        log(f"reusing the {config.base} base (tokenizer and initial weights) in {base_dir}")
         return str(base_dir.resolve())
     started = time.perf_counter()
-    build_tiny_base(guard_corpus(rows), config.tiny, base_dir)
-    log(f"built the tiny base in {base_dir} ({time.perf_counter() - started:.1f}s)")
+    build_tiny_base(guard_corpus(rows), config.preset_dims(), base_dir)
+    log(f"built the {config.base} base in {base_dir} ({time.perf_counter() - started:.1f}s)")
     return str(base_dir.resolve())
 
 
@@ -221,6 +287,7 @@ def _run_stage(
     out_dir: Path,
     settings: Settings,
     log,
+    validation: Mapping[str, Sequence[GuardRow]] | None = None,
 ) -> StageOutcome:
     from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
@@ -240,7 +307,7 @@ def _run_stage(
         log(f"{name}: training {config.method(name)} on {len(rows)} rows from {source}")
     trainer = TorchTrainer(
         train_stage_per_worker,
-        train_loop_config=stage_loop_config(name, config, rows, source),
+        train_loop_config=stage_loop_config(name, config, rows, source, validation),
         scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=config.use_gpu),
         run_config=RunConfig(
             name=storage.run_name,
@@ -266,14 +333,29 @@ def _run_stage(
         samples_per_s=float(metrics.get("mean_samples_per_s", 0.0)),
         seconds=round(seconds, 1),
         resumed_from_step=int(metrics.get("resumed_from_step", 0)),
+        best_step=_optional_int(metrics.get("best_step")),
+        best_val_accuracy=_optional_float(metrics.get("best_val_accuracy")),
     )
     with result.checkpoint.as_directory() as folder:
         _publish(Path(folder) / MODEL_DIR, stage_dir, {STAGE_INFO: asdict(outcome)})
+    if outcome.best_step is not None:
+        log(
+            f"{name}: kept the weights of step {outcome.best_step} "
+            f"(validation accuracy {outcome.best_val_accuracy:.4f})"
+        )
     log(
         f"{name}: done in {seconds:.0f}s, {outcome.steps} steps, loss {outcome.final_loss:.4f}, "
         f"{outcome.samples_per_s:.1f} samples/s -> {stage_dir}"
     )
     return outcome
+
+
+def _optional_int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def _optional_float(value) -> float | None:
+    return None if value is None else float(value)
 
 
 def _fit(trainer, name: str):
