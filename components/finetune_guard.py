@@ -2,7 +2,8 @@
 weights) on Ray, published as the final model with its provenance.
 
 Like ``pretrain_guard``, the work folder is named by a hash of the inputs so a killed run
-resumes from the last checkpoint; the output artifact appears only complete.
+resumes from the last checkpoint; the output artifact appears only complete. With
+``LIBRA_TRAINING_BACKEND=rayjob`` the stage runs as a KubeRay RayJob.
 """
 
 from kfp import dsl
@@ -40,20 +41,14 @@ def finetune_guard(
     """
     import hashlib
     import json
-    import shutil
     from pathlib import Path
 
     from libra_guard.data.io import read_rows
     from libra_guard.settings import Settings
     from libra_guard.tracking.stage_report import report_stage
+    from libra_guard.training.cluster_stage import discard_stage_work, train_stage
     from libra_guard.training.config import TrainConfig
-    from libra_guard.training.runner import (
-        STAGE_INFO,
-        StageOutcome,
-        publish_final,
-        run_stage,
-        with_replay,
-    )
+    from libra_guard.training.runner import STAGE_INFO, StageOutcome, publish_final, with_replay
 
     settings = Settings()
     config = TrainConfig.model_validate(
@@ -75,13 +70,13 @@ def finetune_guard(
         config.stage2_replay,
         config.seed,
     )
-    stage2 = run_stage(
-        "stage2", config, rows, stage1_model.path, work, settings=settings, log=print
+    stage2 = train_stage(
+        "stage2", config, rows, stage1_model.path, work, key=key, settings=settings
     )
 
     target = Path(guard_model.path)
     target.parent.mkdir(parents=True, exist_ok=True)
     publish_final(config, (stage1, stage2), target, digests)
-    shutil.rmtree(work, ignore_errors=True)
+    discard_stage_work(work, key, settings)
 
     report_stage("finetune_guard", stage2, config, guard_model, metrics, digests)

@@ -3,6 +3,8 @@
 Work happens in a folder under the state dir named by a hash of the step's inputs, so a killed
 run resumes the stage from its last Ray Train checkpoint instead of starting over; the
 finished model is then copied into the output artifact under a temporary name and renamed.
+With ``LIBRA_TRAINING_BACKEND=rayjob`` the stage runs as a KubeRay RayJob named by that hash
+(``libra_guard.training.cluster_stage``); the step's inputs and outputs stay the same.
 """
 
 from kfp import dsl
@@ -24,7 +26,8 @@ def pretrain_guard(
     """Build the base (for the tiny preset) and train stage 1 on the synthetic rows.
 
     Joins the Ray cluster in ``LIBRA_RAY_ADDRESS`` (the run command's shared local head, or
-    the cluster's), else starts a local one.
+    the cluster's), else starts a local one; in cluster mode (``LIBRA_TRAINING_BACKEND=
+    rayjob``) runs the stage as a RayJob and streams its log here.
 
     Args:
         stage1_data: JSONL of synthetic stage-1 rows (from ``prepare_data``).
@@ -47,8 +50,9 @@ def pretrain_guard(
     from libra_guard.modeling.factory import replace_folder
     from libra_guard.settings import Settings
     from libra_guard.tracking.stage_report import report_stage
+    from libra_guard.training.cluster_stage import discard_stage_work, step_log, train_stage
     from libra_guard.training.config import TrainConfig
-    from libra_guard.training.runner import prepare_base, run_stage
+    from libra_guard.training.runner import prepare_base
 
     settings = Settings()
     config = TrainConfig.model_validate(
@@ -64,14 +68,14 @@ def pretrain_guard(
     work = (settings.state_dir / "stage-work" / key).resolve()
     rows1 = read_rows(stage1_data.path)
     rows2 = read_rows(stage2_data.path)
-    source = prepare_base(config, [*rows1, *rows2], work, print)
-    outcome = run_stage("stage1", config, rows1, source, work, settings=settings, log=print)
+    source = prepare_base(config, [*rows1, *rows2], work, step_log)
+    outcome = train_stage("stage1", config, rows1, source, work, key=key, settings=settings)
 
     target = Path(stage1_model.path)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = target.with_name(f".{target.name}.partial")
     shutil.copytree(outcome.model_dir, staging, dirs_exist_ok=True)
     replace_folder(staging, target)
-    shutil.rmtree(work, ignore_errors=True)
+    discard_stage_work(work, key, settings)
 
     report_stage("pretrain_guard", outcome, config, stage1_model, metrics, digests)

@@ -20,43 +20,26 @@ from components import PROJECT_IMAGE
 from libra_guard.config_files import read_config_mapping
 from libra_guard.demo import DemoConfig
 from libra_guard.errors import ConfigError
+from libra_guard.kube.wiring import EnvWiring, PodResources, RayJobPods
 
 #: The experiment every pipeline run logs to unless the config names another.
 DEFAULT_EXPERIMENT = "libra-guard"
+#: The pipeline's ServiceAccount in the cluster (libra-platform chart,
+#: ``pipeline.serviceAccount.name``): its Role lets the steps run RayJobs and roll the
+#: RayService.
+DEFAULT_SERVICE_ACCOUNT = "libra-pipeline"
 
 
-class TaskResources(BaseModel):
-    """Kubernetes requests and limits of each training task (Kubernetes quantity strings)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    cpu_request: str = "2"
-    memory_request: str = "8G"
-    cpu_limit: str = "4"
-    memory_limit: str = "16G"
+class TaskResources(PodResources):
+    """Kubernetes requests and limits of each training task (Kubernetes quantity strings); in
+    cluster mode (``training_backend: rayjob``) also of each RayJob training worker's pod."""
 
 
-class ClusterWiring(BaseModel):
+class ClusterWiring(EnvWiring):
     """How configuration reaches cluster tasks: a Secret (credentials) and a ConfigMap
-    (endpoints), each mapped key -> environment variable. An empty name leaves it out."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    secret_name: str = "libra-guard-credentials"
-    secret_env: dict[str, str] = Field(
-        default_factory=lambda: {
-            "s3_access_key": "LIBRA_S3_ACCESS_KEY",
-            "s3_secret_key": "LIBRA_S3_SECRET_KEY",
-        }
-    )
-    config_map_name: str = "libra-guard-config"
-    config_map_env: dict[str, str] = Field(
-        default_factory=lambda: {
-            "s3_endpoint": "LIBRA_S3_ENDPOINT",
-            "mlflow_tracking_uri": "MLFLOW_TRACKING_URI",
-            "ray_address": "LIBRA_RAY_ADDRESS",
-        }
-    )
+    (endpoints and modes: ``training_backend``, ``artifact_root``, ...), each mapped key ->
+    environment variable. An empty name leaves it out. A training RayJob's pods read the same
+    objects (``libra_guard.kube.wiring``)."""
 
 
 class ServingStep(BaseModel):
@@ -84,6 +67,17 @@ class PipelineOptions(BaseModel):
         default_factory=ClusterWiring, description="None: no Kubernetes env wiring (local)."
     )
 
+    def rayjob_pods(self) -> RayJobPods | None:
+        """What the training tasks tell their RayJobs (image, wiring, worker resources);
+        ``None`` without cluster wiring."""
+        if self.cluster is None:
+            return None
+        return RayJobPods(
+            image=self.image,
+            wiring=EnvWiring.model_validate(self.cluster.model_dump()),
+            worker=PodResources.model_validate(self.resources.model_dump()),
+        )
+
 
 class PipelineConfig(BaseModel):
     """Everything ``libra-guard run`` and ``submit`` need; every field has a demo default."""
@@ -100,6 +94,10 @@ class PipelineConfig(BaseModel):
     image: str = PROJECT_IMAGE
     resources: TaskResources = Field(default_factory=TaskResources)
     cluster: ClusterWiring = Field(default_factory=ClusterWiring)
+    service_account: str = Field(
+        default=DEFAULT_SERVICE_ACCOUNT,
+        description="ServiceAccount of a submitted run's pods; empty: the KFP default.",
+    )
     serving: ServingStep = Field(default_factory=ServingStep)
 
     @field_validator("gate")
@@ -108,6 +106,18 @@ class PipelineConfig(BaseModel):
         from libra_guard.promotion.gate import GateThresholds
 
         return GateThresholds.model_validate(value).model_dump(exclude_unset=True)
+
+    def with_overrides(self, **values: object) -> PipelineConfig:
+        """A copy with the given fields replaced (``None`` values skipped), validated.
+
+        Raises:
+            ConfigError: a value is invalid.
+        """
+        given = {name: value for name, value in values.items() if value is not None}
+        try:
+            return PipelineConfig.model_validate({**self.model_dump(), **given})
+        except ValidationError as exc:
+            raise ConfigError(f"invalid pipeline option: {exc}") from exc
 
     def options(self, *, cluster: bool = True) -> PipelineOptions:
         """The compile-time options; ``cluster=False`` drops the Kubernetes env wiring."""

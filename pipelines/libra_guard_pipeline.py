@@ -7,6 +7,11 @@ checked-in ``libra_guard_pipeline.yaml`` is ``build_pipeline()`` with the defaul
 (``libra-guard compile`` rewrites it; a test fails when it drifts). Everything else is a
 pipeline argument of one run.
 
+Whether training runs in the step's pod or as a KubeRay RayJob is not compiled in: the tasks
+read ``training_backend`` from the ConfigMap (``LIBRA_TRAINING_BACKEND``), so one compiled
+pipeline serves both; the training tasks also get ``LIBRA_RAYJOB_PODS`` (image, wiring and
+resources for the RayJob's pods).
+
 Usage::
 
     libra-guard compile                      # pipelines/libra_guard_pipeline.yaml
@@ -29,6 +34,7 @@ from components.prepare_data import prepare_data
 from components.pretrain_guard import pretrain_guard
 from components.record_rejection import record_rejection
 from components.register_guard import register_guard
+from libra_guard.kube.wiring import RAYJOB_PODS_ENV
 from pipelines.config import DEFAULT_EXPERIMENT, PipelineOptions
 
 PIPELINE_NAME = "libra-guard"
@@ -52,7 +58,9 @@ def build_pipeline(options: PipelineOptions | None = None):
         )
     }
 
-    def configured(task: PipelineTask, *, training: bool = False) -> PipelineTask:
+    def configured(
+        task: PipelineTask, *, training: bool = False, serves: bool = False
+    ) -> PipelineTask:
         if training:
             resources = options.resources
             task.set_cpu_request(resources.cpu_request).set_memory_request(
@@ -60,13 +68,27 @@ def build_pipeline(options: PipelineOptions | None = None):
             ).set_cpu_limit(resources.cpu_limit).set_memory_limit(resources.memory_limit)
             if options.use_gpu:
                 task.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
+        pods = options.rayjob_pods()
+        if training and pods is not None:
+            # In cluster mode the step creates a RayJob whose pods need the same image, wiring
+            # and resources; compile-time values, so they travel as one env variable.
+            task.set_env_variable(RAYJOB_PODS_ENV, pods.to_env_value())
         if options.cluster is not None:
             wiring = options.cluster
             if wiring.secret_name:
                 kubernetes.use_secret_as_env(task, wiring.secret_name, dict(wiring.secret_env))
             if wiring.config_map_name:
+                # Optional: a key the ConfigMap leaves out keeps that setting's default.
                 kubernetes.use_config_map_as_env(
-                    task, wiring.config_map_name, dict(wiring.config_map_env)
+                    task, wiring.config_map_name, dict(wiring.config_map_env), optional=True
+                )
+            if serves and wiring.api_key_secret_name:
+                # Optional: a guard without a key (auth off) is called without one.
+                kubernetes.use_secret_as_env(
+                    task,
+                    wiring.api_key_secret_name,
+                    {wiring.api_key_secret_key: "LIBRA_API_KEY"},
+                    optional=True,
                 )
         return task
 
@@ -160,7 +182,8 @@ def build_pipeline(options: PipelineOptions | None = None):
                     http_port=serving_port,
                     smoke_margin=smoke_margin,
                     parent_run_id=verdict.outputs["parent_run_id"],
-                )
+                ),
+                serves=True,
             ).set_caching_options(enable_caching=False).set_display_name("roll out on Ray Serve")
         with dsl.Else(name="gate-failed"):
             configured(

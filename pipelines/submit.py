@@ -1,9 +1,12 @@
 """Submit the pipeline to a Kubeflow Pipelines backend (``libra-guard submit``).
 
 The cluster variant is compiled from the config (image, resources, GPU, the Secret and
-ConfigMap whose keys become the tasks' environment) and uploaded with ``kfp.Client``; the run
-gets the config's arguments. In the cluster the gate step opens the MLflow parent run, since
-the MLflow server is reachable from the tasks, not necessarily from here.
+ConfigMap whose keys become the tasks' environment, and what the training tasks hand their
+RayJobs) and uploaded with ``kfp.Client``; the run gets the config's arguments and runs as the
+config's service account (``libra-pipeline`` from the libra-platform chart, whose Role lets
+the steps create RayJobs and patch the RayService). In the cluster the gate step opens the
+MLflow parent run, since the MLflow server is reachable from the tasks, not necessarily from
+here.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ def submit(
                 arguments=config.arguments(),
                 experiment_name=experiment or config.experiment,
                 enable_caching=True,
+                service_account=config.service_account or None,
             )
         except Exception as exc:  # the client raises urllib3, ApiException, ValueError...
             raise BackendError(

@@ -84,12 +84,24 @@ def submit(
         None, "--experiment", help="KFP experiment. Default: the config's experiment."
     ),
     wait: bool = typer.Option(False, "--wait", help="Wait for the run to finish."),
+    image: str | None = typer.Option(
+        None, "--image", help="Project image (with tag) of every step. Default: the config's."
+    ),
+    service_account: str | None = typer.Option(
+        None,
+        "--service-account",
+        help="ServiceAccount the run's pods use (it must be allowed to create RayJobs). "
+        "Default: the config's (libra-pipeline).",
+    ),
 ) -> None:
     """Compile the cluster variant and start a run on a Kubeflow Pipelines backend."""
     from pipelines.config import load_pipeline_config
     from pipelines.submit import submit as submit_run
 
-    submitted = submit_run(load_pipeline_config(config), host, experiment=experiment, wait=wait)
+    pipeline_config = load_pipeline_config(config).with_overrides(
+        image=image, service_account=service_account
+    )
+    submitted = submit_run(pipeline_config, host, experiment=experiment, wait=wait)
     console.print(f"run {submitted.run_id}: {submitted.url}")
     if submitted.state:
         console.print(f"finished: {submitted.state}")

@@ -42,6 +42,15 @@ def test_cluster_variant_carries_secret_and_config_map_env(tmp_path: Path) -> No
         "LIBRA_S3_SECRET_KEY",
     }
     assert train["configMapAsEnv"][0]["configMapName"] == "guard-endpoints"
+    # A key the ConfigMap leaves out keeps the setting's default instead of blocking the pod.
+    assert train["configMapAsEnv"][0]["optional"] is True
+    # Only the rollout step calls the guard API, so only it gets the API key.
+    deploy = executors["exec-deploy-guard"]
+    assert deploy["secretAsEnv"][-1]["secretName"] == "libra-guard-api-key"
+    assert deploy["secretAsEnv"][-1]["keyToEnv"] == [
+        {"secretKey": "api-key", "envVar": "LIBRA_API_KEY"}
+    ]
+    assert all(ref["secretName"] != "libra-guard-api-key" for ref in train["secretAsEnv"])
 
 
 def test_local_variant_has_no_kubernetes_wiring(tmp_path: Path) -> None:
