@@ -10,11 +10,12 @@ STAMP := $(VENV)/.installed-stamp
 
 # Reinstall only when the project's dependency list changes. torch is pinned to the CPU wheel
 # kept on disk (pyproject.toml says why).
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml infra/tools/install_helm.py
 	@command -v $(PYTHON) >/dev/null || { echo "need $(PYTHON) (Python 3.11)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python infra/tools/install_helm.py --bin-dir $(BIN)
 	@touch $(STAMP)
 
 install: $(STAMP)
