@@ -6,7 +6,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint benchmark-quality clean
+.PHONY: install demo test lint benchmark-quality clean image kind-up kind-demo
 
 # Reinstall only when the project's dependency list changes. torch is pinned to the CPU wheel
 # kept on disk (pyproject.toml says why).
@@ -32,6 +32,18 @@ test: install lint
 
 benchmark-quality: install
 	$(BIN)/python benchmarks/quality.py
+
+# Kubernetes (issue: charts, kind, image). `make image` builds infra/Dockerfile; kind-up creates a
+# kind cluster with KubeRay, KFP, libra-platform and libra-guard; kind-demo submits the pipeline
+# there and prints the UIs' URLs. They need docker, kind and kubectl; Helm comes from make install.
+image:
+	infra/scripts/build-image.sh
+
+kind-up: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" infra/scripts/kind-up.sh
+
+kind-demo: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" infra/scripts/kind-demo.sh
 
 clean:
 	rm -rf .libra build *.egg-info
