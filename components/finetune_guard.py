@@ -28,7 +28,8 @@ def finetune_guard(
     Args:
         stage1_model: the stage-1 model folder (from ``pretrain_guard``).
         stage1_data: JSONL of stage-1 rows (from ``prepare_data``); a ``stage2_replay``
-            share of them is mixed into stage 2 so it does not forget stage 1 (0: none).
+            share of them is mixed into stage 2 so it does not forget stage 1 (0: none), and
+            with ``stage2_validation`` some of them check that it did not.
         stage2_data: JSONL of stage-2 rows (from ``prepare_data``).
         train_config: ``libra_guard.training.config.TrainConfig`` fields; empty: defaults.
         guard_model: output folder with the final model, tokenizer and ``libra_guard.json``
@@ -48,7 +49,7 @@ def finetune_guard(
     from libra_guard.tracking.stage_report import report_stage
     from libra_guard.training.cluster_stage import discard_stage_work, train_stage
     from libra_guard.training.config import TrainConfig
-    from libra_guard.training.runner import STAGE_INFO, StageOutcome, publish_final, with_replay
+    from libra_guard.training.runner import STAGE_INFO, StageOutcome, publish_final, stage2_inputs
 
     settings = Settings()
     config = TrainConfig.model_validate(
@@ -64,14 +65,22 @@ def finetune_guard(
     work = (settings.state_dir / "stage-work" / key).resolve()
     stage1_info = json.loads((Path(stage1_model.path) / STAGE_INFO).read_text(encoding="utf-8"))
     stage1 = StageOutcome(**{**stage1_info, "model_dir": stage1_model.path})
-    rows = with_replay(
+    needs_stage1 = config.stage2_replay > 0 or config.stage2_validation > 0
+    rows, validation = stage2_inputs(
         read_rows(stage2_data.path),
-        read_rows(stage1_data.path) if config.stage2_replay else [],
-        config.stage2_replay,
-        config.seed,
+        read_rows(stage1_data.path) if needs_stage1 else [],
+        config,
+        print,
     )
     stage2 = train_stage(
-        "stage2", config, rows, stage1_model.path, work, key=key, settings=settings
+        "stage2",
+        config,
+        rows,
+        stage1_model.path,
+        work,
+        key=key,
+        settings=settings,
+        validation=validation or None,
     )
 
     target = Path(guard_model.path)

@@ -91,13 +91,7 @@ def train_guard(
     _start_ray(settings)
     source = _prepare_base(config, [*stage1_rows, *stage2_rows], out_dir, log)
     stage1 = _run_stage("stage1", config, stage1_rows, source, out_dir, settings, log)
-    holdout = validation_holdout(stage2_rows, stage1_rows, config)
-    if holdout.validation:
-        sizes = ", ".join(f"{len(rows)} {name}" for name, rows in holdout.validation.items())
-        log(f"stage2: validation rows held out of training to pick the best weights: {sizes}")
-    stage2_mix = with_replay(holdout.rows, holdout.replay_pool, config.stage2_replay, config.seed)
-    if len(stage2_mix) > len(holdout.rows):
-        log(f"stage2: {len(stage2_mix) - len(holdout.rows)} stage-1 rows mixed in (replay)")
+    stage2_mix, validation = stage2_inputs(stage2_rows, stage1_rows, config, log)
     stage2 = _run_stage(
         "stage2",
         config,
@@ -106,7 +100,7 @@ def train_guard(
         out_dir,
         settings,
         log,
-        validation=holdout.validation,
+        validation=validation,
     )
     final_dir = publish_final(config, (stage1, stage2), out_dir / "final", data_digests)
     log(f"final model written to {final_dir}")
@@ -222,6 +216,22 @@ def validation_holdout(
         validation["stage1"] = [row for i, row in enumerate(pool) if i in picked]
         pool = [row for i, row in enumerate(pool) if i not in picked]
     return Holdout(train, pool, validation)
+
+
+def stage2_inputs(
+    stage2_rows: Sequence[GuardRow], stage1_rows: Sequence[GuardRow], config: TrainConfig, log=print
+) -> tuple[list[GuardRow], dict[str, list[GuardRow]]]:
+    """Stage 2's training rows (validation questions held out, stage-1 replay mixed in) and
+    its validation sets, as ``libra-guard train`` and the pipeline's ``finetune_guard`` use
+    them; says what it held out and mixed in."""
+    holdout = validation_holdout(stage2_rows, stage1_rows, config)
+    if holdout.validation:
+        sizes = ", ".join(f"{len(rows)} {name}" for name, rows in holdout.validation.items())
+        log(f"stage2: validation rows held out of training to pick the best weights: {sizes}")
+    mix = with_replay(holdout.rows, holdout.replay_pool, config.stage2_replay, config.seed)
+    if len(mix) > len(holdout.rows):
+        log(f"stage2: {len(mix) - len(holdout.rows)} stage-1 rows mixed in (replay)")
+    return mix, holdout.validation
 
 
 def guard_corpus(rows: Sequence[GuardRow]) -> Iterator[str]:
