@@ -5,7 +5,6 @@ dashboard, and moto for MinIO."""
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import pytest
@@ -57,40 +56,7 @@ def runner(fake_kube, step_log: CapturedLog) -> RayJobRunner:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """An S3 API on 127.0.0.1 (moto's threaded server) standing in for MinIO."""
-    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    port = _free_port()
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
-
-
 @pytest.fixture
-def artifact_bucket(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A fresh bucket, with the LIBRA_S3_* settings pointing at the moto server."""
-    import boto3
-
-    monkeypatch.setenv("LIBRA_S3_ENDPOINT", moto_endpoint)
-    monkeypatch.setenv("LIBRA_S3_ACCESS_KEY", "testing")
-    monkeypatch.setenv("LIBRA_S3_SECRET_KEY", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    bucket = f"artifacts-{_free_port()}"
-    boto3.client(
-        "s3",
-        endpoint_url=moto_endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-        region_name="us-east-1",
-    ).create_bucket(Bucket=bucket)
-    return bucket
+def artifact_bucket(s3_bucket: str) -> str:
+    """A fresh bucket on the session's S3 stand-in, with LIBRA_S3_* pointing at it."""
+    return s3_bucket
