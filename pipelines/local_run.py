@@ -183,6 +183,9 @@ def shared_ray(settings: Settings, log: Log) -> Iterator[None]:
         "--include-dashboard=true",
         "--dashboard-host=127.0.0.1",
         f"--dashboard-port={_free_port()}",
+        # The dashboard agent's default port (52365) is taken by any other Ray on the machine;
+        # without its own, this head's job and log APIs would not start.
+        f"--dashboard-agent-listen-port={_free_port()}",
         "--disable-usage-stats",
     ]
     # Token authentication with a token of this run only: the head listens on a TCP port.

@@ -56,10 +56,21 @@ class RayHeadOperator:
         # The image's `python` is this test's interpreter; its /tmp is the test's folder.
         env["TMPDIR"] = str(self.job_tmp)
         entrypoint = spec["entrypoint"].replace("python ", f"{sys.executable} ", 1)
-        client = JobSubmissionClient(f"http://{self.dashboard_url}")
-        client.submit_job(
-            entrypoint=entrypoint, submission_id=spec["jobId"], runtime_env={"env_vars": env}
-        )
+        try:
+            client = JobSubmissionClient(f"http://{self.dashboard_url}")
+            client.submit_job(
+                entrypoint=entrypoint, submission_id=spec["jobId"], runtime_env={"env_vars": env}
+            )
+        except Exception as exc:  # as KubeRay reports a submission it could not make
+            self._status(
+                name,
+                {
+                    "jobDeploymentStatus": "Failed",
+                    "reason": "SubmissionFailed",
+                    "message": str(exc),
+                },
+            )
+            return
         self.submitted.append(spec["jobId"])
         self._status(
             name,
@@ -139,7 +150,7 @@ def test_stage_trains_on_a_real_ray_head_through_the_rayjob_path(
         training_backend="rayjob",
         artifact_root=f"s3://{artifact_bucket}/libra",
         kube_namespace="ml",
-        rayjob_timeout_s=600,
+        rayjob_timeout_s=300,
     )
     stage = {"epochs": 1.0, "batch_size": 8, "warmup_steps": 1, "checkpoint_every": 1000}
     config = TrainConfig.model_validate(
