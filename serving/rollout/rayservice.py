@@ -41,7 +41,6 @@ Usage (inside the cluster, with the pipeline's service account)::
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -59,6 +58,7 @@ from libra_guard.settings import Settings
 from serving.auth import api_key_from_env
 from serving.config import ServingConfig
 from serving.rollout.base import ModelTarget, Rollout, RolloutError, ServedVersion
+from serving.rollout.rayservice_status import FAILED_STATES, RUNNING, app_state, describe
 from serving.rollout.serve_config import (
     API_APP,
     api_app_config,
@@ -80,9 +80,6 @@ logger = logging.getLogger(__name__)
 
 GROUP, VERSION, PLURAL = "ray.io", "v1", "rayservices"
 SERVE_CONFIG_POINTER = "/spec/serveConfigV2"
-RUNNING = "RUNNING"
-FAILED_STATES = ("DEPLOY_FAILED", "UNHEALTHY")
-_EXCEPTION_LINE = re.compile(r"^\s*[\w.]+(Error|Exception): ")
 
 
 @dataclass(frozen=True)
@@ -113,13 +110,6 @@ class _Snapshot:
     document: dict
     generation: int
     status: dict
-
-
-@dataclass(frozen=True)
-class _AppState:
-    status: str | None  # None: not listed
-    where: str  # "active", "pending" or ""
-    reason: str = ""
 
 
 def default_guard_url(rayservice: str, kube_namespace: str) -> str:
@@ -410,7 +400,7 @@ class RayServiceRollout(Rollout):
         """Return once every app is RUNNING on the active cluster, as of ``generation``."""
 
         def check(current: _Snapshot) -> str | None:
-            states = {name: _app_state(current.status, name) for name in app_names}
+            states = {name: app_state(current.status, name) for name in app_names}
             for name, state in states.items():
                 if state.status in FAILED_STATES:
                     raise RolloutError(
@@ -419,14 +409,14 @@ class RayServiceRollout(Rollout):
                     )
             if all(s.status == RUNNING and s.where == "active" for s in states.values()):
                 return None
-            return "; ".join(f"{name} {_describe(state)}" for name, state in states.items())
+            return "; ".join(f"{name} {describe(state)}" for name, state in states.items())
 
         self._wait_status(check, generation, f"{', '.join(app_names)} not running")
 
     def _wait_gone(self, app_name: str, generation: int) -> None:
         def check(current: _Snapshot) -> str | None:
-            state = _app_state(current.status, app_name)
-            return None if state.status is None else f"{app_name} {_describe(state)}"
+            state = app_state(current.status, app_name)
+            return None if state.status is None else f"{app_name} {describe(state)}"
 
         self._wait_status(check, generation, f"{app_name} still listed")
 
@@ -523,40 +513,6 @@ class RayServiceRollout(Rollout):
     def _routed_app(self, apps: dict[str, dict]) -> str | None:
         api = apps.get(self.api_app)
         return model_app_of(api) if api else None
-
-
-def _app_state(status: dict, app_name: str) -> _AppState:
-    """Where and how ``app_name`` appears in a RayService status; a failure anywhere wins,
-    then the active cluster (which serves the traffic), then the pending one."""
-    found = {
-        where: ((status.get(f"{where}ServiceStatus") or {}).get("applicationStatuses") or {}).get(
-            app_name
-        )
-        for where in ("active", "pending")
-    }
-    for where, app in found.items():
-        if app and app.get("status") in FAILED_STATES:
-            return _AppState(app["status"], where, _failure_reason(app))
-    for where, app in found.items():
-        if app:
-            return _AppState(app.get("status") or "UNKNOWN", where, str(app.get("message") or ""))
-    return _AppState(None, "")
-
-
-def _describe(state: _AppState) -> str:
-    if state.status is None:
-        return "not listed yet"
-    return state.status if state.where == "active" else f"{state.status} on the pending cluster"
-
-
-def _failure_reason(app: dict) -> str:
-    """Why an application failed: the last exception line of its deployments' messages
-    (e.g. ``ModelError: cannot load a causal LM from ...``), else its own message."""
-    for deployment in (app.get("serveDeploymentStatuses") or {}).values():
-        for line in reversed(str((deployment or {}).get("message") or "").splitlines()):
-            if _EXCEPTION_LINE.match(line):
-                return line.strip()[:600]
-    return " ".join(str(app.get("message") or "no message").split())[:600]
 
 
 class _PlainDumper(yaml.SafeDumper):
