@@ -38,6 +38,7 @@ from pathlib import Path
 
 from libra_guard.errors import ConfigError, LibraGuardError
 from libra_guard.settings import Settings
+from libra_guard.signals import sigterm_raises
 from pipelines.config import PipelineConfig
 
 Log = Callable[[str], None]
@@ -202,10 +203,12 @@ def shared_ray(settings: Settings, log: Log) -> Iterator[None]:
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait_for_port(port, head)
-        log(f"started a local Ray head at {address}; every step joins it")
-        with _environment({**ray_env, "LIBRA_RAY_ADDRESS": address}):
-            yield
+        # The head runs in its own session: a SIGTERM to this run must still reach it.
+        with sigterm_raises():
+            _wait_for_port(port, head)
+            log(f"started a local Ray head at {address}; every step joins it")
+            with _environment({**ray_env, "LIBRA_RAY_ADDRESS": address}):
+                yield
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(head.pid, signal.SIGTERM)

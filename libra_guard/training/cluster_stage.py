@@ -17,12 +17,9 @@ included, once the step has published the model, as the local mode removes its w
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
-import signal
-import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +30,7 @@ from libra_guard.kube.follow import RayJobError, RayJobRunner
 from libra_guard.kube.rayjob import build_rayjob, rayjob_name
 from libra_guard.kube.wiring import RayJobPods
 from libra_guard.settings import Settings
+from libra_guard.signals import sigterm_raises
 from libra_guard.training.config import StageName, TrainConfig
 from libra_guard.training.runner import STAGE_INFO, StageOutcome, run_stage
 from libra_guard.training.stage_spec import (
@@ -166,7 +164,7 @@ def run_stage_as_rayjob(
             pods=pods,
         )
         try:
-            with _sigterm_raises():
+            with sigterm_raises():
                 runner.run(manifest, timeout_s=settings.rayjob_timeout_s, keep=keep)
         except RayJobError as exc:
             if not exists(done_marker, settings):
@@ -252,21 +250,3 @@ def _image(settings: Settings, pods: RayJobPods) -> str:
             "the compiled pipeline (it passes its image in LIBRA_RAYJOB_PODS)"
         )
     return image
-
-
-@contextlib.contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """Turn SIGTERM (a cancelled run's pod being stopped) into ``SystemExit``, so that the
-    follower's cleanup deletes the RayJob instead of leaving it to its deadline."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def stop(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    previous = signal.signal(signal.SIGTERM, stop)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
