@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import yaml
 
@@ -36,6 +36,7 @@ from serving.rollout.serve_config import (
     model_app_of,
 )
 from tests.fakes.kube_api import FakeKubeApi
+from tests.fakes.loopback import LoopbackHttp
 
 GROUP, VERSION, PLURAL = "ray.io", "v1", "rayservices"
 Scorer = Callable[[str, str, str], float]
@@ -62,23 +63,19 @@ class FakeGuardCluster:
         #: learned a new route.
         self.not_routed = 0
         self.requests: list[tuple[str, str]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LoopbackHttp(_handler_for(self))
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     def __enter__(self) -> FakeGuardCluster:
         self.kube.on(PLURAL, self._react)
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def create_rayservice(self, serve_config: str) -> None:
         """Store the RayService (as the chart would) and let the operator bring it up."""

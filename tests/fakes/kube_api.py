@@ -38,8 +38,10 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.loopback import LoopbackHttp
 
 #: (group, version, namespace, plural); core objects have group "".
 Key = tuple[str, str, str, str]
@@ -102,25 +104,21 @@ class FakeKubeApi:
         self._reactors: dict[str, list[Reactor]] = {}
         self._failures: list[_Failure] = []
         self.requests: list[RecordedRequest] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._http = LoopbackHttp(_handler_for(self))
 
     # -- life cycle -----------------------------------------------------------------------
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._http.url
 
     def __enter__(self) -> FakeKubeApi:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         with self._lock:
             self._lock.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def api_client(self):
         """A ``kubernetes.client.ApiClient`` talking to this fake (no auth, plain HTTP)."""

@@ -24,9 +24,11 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import ray
+
+from tests.fakes.loopback import LoopbackHttp
 
 
 @dataclass
@@ -45,25 +47,19 @@ class FakeRayDashboard:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), daemon=True
-        )
+        self._http = LoopbackHttp(_handler_for(self))
 
     @property
     def address(self) -> str:
         """``host:port`` without a scheme, the way KubeRay fills ``status.dashboardURL``."""
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return self._http.address
 
     def __enter__(self) -> FakeRayDashboard:
-        self._thread.start()
+        self._http.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._http.stop()
 
     def set_job(self, job_id: str, status: str, message: str = "") -> None:
         with self._lock:
