@@ -39,6 +39,12 @@ class StageConfig(BaseModel):
     evals_per_epoch: int = Field(
         default=2, ge=1, description="Validation passes per epoch (only with validation rows)."
     )
+    prompt_loss_weight: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Weight of the language-model loss on the prompt's tokens (0: answer only).",
+    )
 
 
 class TrainConfig(BaseModel):

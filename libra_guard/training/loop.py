@@ -41,6 +41,7 @@ from libra_guard.training.checkpoint import (
     save_model_folder,
     save_training_state,
 )
+from libra_guard.training.loss import guard_loss
 from libra_guard.training.selection import BestWeights, Validator
 
 #: Batches sorted by length within windows of this many global batches: less padding, and
@@ -113,7 +114,7 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
         tensors = {
             key: value.to(device) for key, value in collate(batch, _pad_id(tokenizer)).items()
         }
-        loss = ddp_model(**tensors).loss
+        loss = guard_loss(ddp_model, tensors, config["prompt_loss_weight"])
         loss.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()

@@ -273,6 +273,7 @@ def stage_loop_config(
             if set_rows
         },
         "evals_per_epoch": stage.evals_per_epoch,
+        "prompt_loss_weight": stage.prompt_loss_weight,
     }
 
 

@@ -51,3 +51,19 @@ def test_the_example_config_is_valid():
     config = load_train_config(example)
     assert config.base == "tiny"
     assert example.read_text(encoding="utf-8").startswith("#")
+
+
+def test_the_prompt_loss_weight_reaches_its_stage_loop_only(synth_rows):
+    from libra_guard.training.runner import stage_loop_config
+
+    config = TrainConfig(stage2={"prompt_loss_weight": 0.1})
+    assert stage_loop_config("stage2", config, synth_rows[:2], "src")["prompt_loss_weight"] == 0.1
+    assert stage_loop_config("stage1", config, synth_rows[:2], "src")["prompt_loss_weight"] == 0.0
+
+
+@pytest.mark.parametrize("weight", [-0.1, 1.5])
+def test_a_prompt_loss_weight_outside_0_1_is_refused(tmp_path, weight):
+    path = tmp_path / "bad.yaml"
+    path.write_text(f"stage2: {{prompt_loss_weight: {weight}}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="prompt_loss_weight"):
+        load_train_config(path)

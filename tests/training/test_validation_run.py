@@ -20,7 +20,12 @@ def test_stage2_keeps_the_best_validated_weights(ray_address, synth_rows, tmp_pa
         stage2_validation=0.25,
         stage2_replay=0.5,
         stage2=StageConfig(
-            epochs=2, batch_size=8, checkpoint_every=2, warmup_steps=1, evals_per_epoch=2
+            epochs=2,
+            batch_size=8,
+            checkpoint_every=2,
+            warmup_steps=1,
+            evals_per_epoch=2,
+            prompt_loss_weight=0.1,  # as configs/quality.yaml: the weighted loss runs on Ray
         ),
     )
     outcome = train_guard(
@@ -36,6 +41,7 @@ def test_stage2_keeps_the_best_validated_weights(ray_address, synth_rows, tmp_pa
     assert info["best_step"] == stage2.best_step
     provenance = json.loads((outcome.final_dir / PROVENANCE).read_text(encoding="utf-8"))
     assert provenance["config"]["stage2_validation"] == 0.25
+    assert provenance["config"]["stage2"]["prompt_loss_weight"] == 0.1
     scores = GuardJudge.load(outcome.final_dir).verdict_scores(
         [(row.question, row.response) for row in synth_rows[:4]]
     )
