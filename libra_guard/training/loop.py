@@ -115,13 +115,16 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
             key: value.to(device) for key, value in collate(batch, _pad_id(tokenizer)).items()
         }
         loss = guard_loss(ddp_model, tensors, config["prompt_loss_weight"])
-        loss.backward()
+        loss.objective.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         done = step + 1
-        progress.step_done(_mean_over_workers(loss.detach(), world))
+        progress.step_done(
+            _mean_over_workers(loss.answer, world),
+            _mean_over_workers(loss.objective.detach(), world),
+        )
         validation_due = (step % steps_per_epoch) + 1 in eval_steps
         if validation_due and validator is not None:
             result = validator.score(model)
@@ -272,11 +275,12 @@ class _Progress:
         self.global_batch, self.rank, self.every = global_batch, rank, every
         self.began = self.window_began = time.perf_counter()
         self.window_losses: list[float] = []
-        self.last_loss = float("nan")
+        self.last_loss = self.last_objective = float("nan")
 
-    def step_done(self, loss: float) -> None:
+    def step_done(self, loss: float, objective: float) -> None:
+        """``loss`` is the answer-only loss; ``objective`` adds the weighted prompt loss."""
         self.window_losses.append(loss)
-        self.last_loss = loss
+        self.last_loss, self.last_objective = loss, objective
 
     def validated(self, step: int, result, best: BestWeights) -> None:
         if self.rank == 0:
@@ -299,8 +303,13 @@ class _Progress:
         mean_rate = (step - self.start) * self.global_batch / max(now - self.began, 1e-9)
         eta_s = (self.total - step) * self.global_batch / max(mean_rate, 1e-9)
         if self.rank == 0:
+            with_prompt = (
+                f" (with prompt {self.last_objective:.4f})"
+                if self.last_objective != self.last_loss
+                else ""
+            )
             print(
-                f"[{self.stage}] step {step}/{self.total} loss {self.last_loss:.4f} "
+                f"[{self.stage}] step {step}/{self.total} loss {self.last_loss:.4f}{with_prompt} "
                 f"samples/s {window_rate:.1f} ETA {_clock(eta_s)}",
                 flush=True,
             )
@@ -309,6 +318,7 @@ class _Progress:
             "step": step,
             "total_steps": self.total,
             "loss": self.last_loss,
+            "objective": self.last_objective,
             "step_losses": list(self.window_losses),
             "samples_per_s": window_rate,
             "mean_samples_per_s": mean_rate,

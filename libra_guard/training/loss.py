@@ -10,10 +10,14 @@ tools. ``0`` (the default) is the answer-only loss of the paper's recipe; pretra
 need nothing else.
 
 The loss is normalised by the number of ANSWER tokens, as the answer-only loss is, so the
-learning rate means the same thing with and without a prompt weight.
+learning rate means the same thing with and without a prompt weight. The answer-only part is
+returned beside the objective: it is the figure progress lines and metrics report, so runs with
+and without a prompt weight print comparable losses.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -21,10 +25,19 @@ import torch.nn.functional as F
 from libra_guard.modeling.features import IGNORE_INDEX
 
 
-def guard_loss(model, batch: dict[str, torch.Tensor], prompt_weight: float = 0.0) -> torch.Tensor:
+class GuardLoss(NamedTuple):
+    """``objective`` is what the optimiser minimises; ``answer`` (detached) is its answer-only
+    part, equal to ``objective`` when the prompt weight is 0."""
+
+    objective: torch.Tensor
+    answer: torch.Tensor
+
+
+def guard_loss(model, batch: dict[str, torch.Tensor], prompt_weight: float = 0.0) -> GuardLoss:
     """Loss of one collated batch (``input_ids``, ``attention_mask``, ``labels``)."""
     if prompt_weight <= 0:
-        return model(**batch).loss
+        loss = model(**batch).loss
+        return GuardLoss(loss, loss.detach())
     logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     logits = logits[:, :-1].float()
     labels = batch["labels"][:, 1:]
@@ -36,4 +49,7 @@ def guard_loss(model, batch: dict[str, torch.Tensor], prompt_weight: float = 0.0
     per_token = F.cross_entropy(
         logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none"
     ).view_as(weights)
-    return (per_token * weights).sum() / answer.sum().clamp(min=1)
+    answer_tokens = answer.sum().clamp(min=1)
+    objective = (per_token * weights).sum() / answer_tokens
+    answer_only = (per_token.detach() * answer).sum() / answer_tokens
+    return GuardLoss(objective, answer_only)

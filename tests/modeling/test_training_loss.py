@@ -21,7 +21,9 @@ def batch_and_model(tiny_base, guard_rows):
 def test_weight_zero_is_the_answer_only_loss(batch_and_model):
     batch, model = batch_and_model
     with torch.no_grad():
-        assert guard_loss(model, batch, 0.0) == model(**batch).loss
+        loss = guard_loss(model, batch, 0.0)
+    assert loss.objective == model(**batch).loss
+    assert loss.answer == loss.objective
 
 
 def test_prompt_weight_adds_the_prompt_tokens_loss_per_answer_token(batch_and_model):
@@ -35,7 +37,7 @@ def test_prompt_weight_adds_the_prompt_tokens_loss_per_answer_token(batch_and_mo
     prompt_targets = int((prompt_labels[:, 1:] != IGNORE_INDEX).sum())
     answer_tokens = int(answer.sum())
     with torch.no_grad():
-        answer_only = guard_loss(model, batch, 0.0)
+        answer_only = guard_loss(model, batch, 0.0).objective
         prompt_mean = model(
             input_ids=batch["input_ids"],
             attention_mask=batch["attention_mask"],
@@ -43,8 +45,10 @@ def test_prompt_weight_adds_the_prompt_tokens_loss_per_answer_token(batch_and_mo
         ).loss
         weighted = guard_loss(model, batch, 0.25)
     expected = answer_only + 0.25 * prompt_mean * prompt_targets / answer_tokens
-    assert weighted == pytest.approx(float(expected), rel=1e-4)
-    assert weighted > answer_only
+    assert weighted.objective == pytest.approx(float(expected), rel=1e-4)
+    assert weighted.objective > answer_only
+    # The reported figure stays the answer-only loss, comparable with unweighted runs.
+    assert weighted.answer == pytest.approx(float(answer_only), rel=1e-4)
 
 
 def test_prompt_weight_sends_gradient_into_the_prompt_positions(batch_and_model):
@@ -52,6 +56,6 @@ def test_prompt_weight_sends_gradient_into_the_prompt_positions(batch_and_model)
     # With the answer masked out entirely, only the prompt loss can produce a gradient.
     no_answer = {**batch, "labels": torch.full_like(batch["labels"], IGNORE_INDEX)}
     loss = guard_loss(model, no_answer, 0.5)
-    loss.backward()
+    loss.objective.backward()
     grads = [p.grad for p in model.parameters() if p.grad is not None]
     assert grads and any(float(g.abs().sum()) > 0 for g in grads)
