@@ -24,12 +24,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import requests
-
 from serving.app import MODEL_DEPLOYMENT
-from serving.auth import api_key_from_env
 from serving.config import ServingConfig
 from serving.rollout.base import ModelTarget, Rollout, RolloutError, ServedVersion
+from serving.rollout.guard_http import GuardHttp
 from serving.rollout.serve_config import (
     API_APP,
     MODEL_IMPORT_PATH,
@@ -128,25 +126,11 @@ class LocalServeRollout(Rollout):
         self._wait_running(self.api_app)
 
     def confirm_serving(self, target: ModelTarget) -> None:
-        deadline = time.monotonic() + self._confirm_timeout_s
-        confirmed, last = 0, "no answer yet"
-        headers = {}
-        if api_key_from_env():
-            headers["Authorization"] = f"Bearer {api_key_from_env()}"
-        while time.monotonic() < deadline:
-            try:
-                answer = requests.get(f"{self.url}/v1/model", headers=headers, timeout=10)
-                version = answer.json().get("version") if answer.ok else None
-                last = f"HTTP {answer.status_code}, version {version}"
-            except (requests.RequestException, ValueError) as exc:
-                version, last = None, f"{type(exc).__name__}: {exc}"
-            confirmed = confirmed + 1 if version == target.version else 0
-            if confirmed >= CONFIRMATIONS:
-                return
-            time.sleep(POLL_S / 2)
-        raise RolloutError(
-            f"{self.url}/v1/model did not report version {target.version} within "
-            f"{self._confirm_timeout_s:.0f}s (last: {last})"
+        GuardHttp(self.url, poll_s=POLL_S / 2, request_timeout_s=10).wait_for_model(
+            lambda model: model.get("version") == target.version,
+            f"version {target.version}",
+            timeout_s=self._confirm_timeout_s,
+            confirmations=CONFIRMATIONS,
         )
 
     def relabel(self, target: ModelTarget) -> None:

@@ -45,7 +45,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-import requests
 import yaml
 
 from libra_guard.kube.client import (
@@ -55,9 +54,9 @@ from libra_guard.kube.client import (
     namespace,
 )
 from libra_guard.settings import Settings
-from serving.auth import api_key_from_env
 from serving.config import ServingConfig
 from serving.rollout.base import ModelTarget, Rollout, RolloutError, ServedVersion
+from serving.rollout.guard_http import GuardHttp
 from serving.rollout.rayservice_status import FAILED_STATES, RUNNING, app_state, describe
 from serving.rollout.serve_config import (
     API_APP,
@@ -96,10 +95,6 @@ class Timings:
 
 
 DEFAULT_TIMINGS = Timings()
-
-
-class _NotRouted(RolloutError):
-    """The guard did not answer at that URL (yet); a moment later it may."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +138,11 @@ class RayServiceRollout(Rollout):
         self.guard_url = guard_url.rstrip("/")
         self.api_app = api_app
         self.timings = timings or DEFAULT_TIMINGS
+        self._guard = GuardHttp(
+            self.guard_url,
+            poll_s=self.timings.poll_s,
+            request_timeout_s=self.timings.request_timeout_s,
+        )
         self._api = api
         self._objects = client.CustomObjectsApi(api)
         self._before: tuple[str, str] | None = None  # (app deployed, serveConfigV2 before it)
@@ -208,18 +208,18 @@ class RayServiceRollout(Rollout):
 
     def score(self, target: ModelTarget, pairs: Sequence[tuple[str, str]]) -> list[float]:
         config = self._smoke_configs.get(target.app_name, self.config)
-        url = f"{self.guard_url}{smoke_route(target.app_name)}/v1/moderate"
+        path = f"{smoke_route(target.app_name)}/v1/moderate"
         scores: list[float] = []
         for start in range(0, len(pairs), config.max_items):
             chunk = pairs[start : start + config.max_items]
             body = {"items": [{"question": q, "response": r} for q, r in chunk]}
-            answer = self._request("POST", url, body, retry_s=self.timings.confirm_timeout_s)
+            answer = self._guard.request("POST", path, body, retry_s=self.timings.confirm_timeout_s)
             for result in answer.get("results", []):
                 version = (result.get("model") or {}).get("version")
                 if version != target.version:
                     raise RolloutError(
-                        f"{url} answered with version {version}, not {target.version}: the "
-                        "smoke route does not reach the new version"
+                        f"{self.guard_url}{path} answered with version {version}, not "
+                        f"{target.version}: the smoke route does not reach the new version"
                     )
                 scores.append(float(result["score"]))
         return scores
@@ -447,68 +447,13 @@ class RayServiceRollout(Rollout):
                 )
             time.sleep(self.timings.poll_s)
 
-    # -- the guard's HTTP API -----------------------------------------------------------
-
     def _wait_described(self, wanted: Callable[[dict], bool], what: str) -> None:
-        """Return once ``GET /v1/model`` satisfies ``wanted`` ``confirmations`` times in a
-        row (answers from replicas not yet reconfigured reset the count)."""
-        url = f"{self.guard_url}/v1/model"
-        deadline = time.monotonic() + self.timings.confirm_timeout_s
-        confirmed, last = 0, "no answer yet"
-        while True:
-            try:
-                model = self._request("GET", url)
-                last = f"version {model.get('version')}, aliases {model.get('aliases')}"
-                confirmed = confirmed + 1 if wanted(model) else 0
-            except RolloutError as exc:
-                confirmed, last = 0, str(exc)
-            if confirmed >= self.timings.confirmations:
-                return
-            if time.monotonic() >= deadline:
-                raise RolloutError(
-                    f"{url} did not report {what} within "
-                    f"{self.timings.confirm_timeout_s:.0f}s (last: {last})"
-                )
-            time.sleep(self.timings.poll_s)
-
-    def _request(
-        self, method: str, url: str, body: dict | None = None, *, retry_s: float = 0.0
-    ) -> dict:
-        """The JSON answer of the guard; answers that mean "not routed yet" (no connection,
-        404, 503) are retried for ``retry_s``: Serve's proxies learn a new route a moment
-        after its application runs, and each proxy on its own."""
-        deadline = time.monotonic() + retry_s
-        while True:
-            try:
-                return self._request_once(method, url, body)
-            except _NotRouted:
-                if time.monotonic() >= deadline:
-                    raise
-            time.sleep(self.timings.poll_s)
-
-    def _request_once(self, method: str, url: str, body: dict | None) -> dict:
-        headers = {}
-        key = api_key_from_env()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        try:
-            answer = requests.request(
-                method, url, json=body, headers=headers, timeout=self.timings.request_timeout_s
-            )
-        except requests.RequestException as exc:
-            raise _NotRouted(
-                f"cannot reach the guard at {url} ({type(exc).__name__}); set LIBRA_GUARD_URL "
-                "to where the RayService's Serve answers"
-            ) from exc
-        try:
-            payload = answer.json()
-        except ValueError:
-            payload = None
-        if not answer.ok or not isinstance(payload, dict):
-            message = payload.get("message") if isinstance(payload, dict) else None
-            error = _NotRouted if answer.status_code in (404, 503) else RolloutError
-            raise error(f"{url} answered {answer.status_code}: {message or answer.text[:300]}")
-        return payload
+        self._guard.wait_for_model(
+            wanted,
+            what,
+            timeout_s=self.timings.confirm_timeout_s,
+            confirmations=self.timings.confirmations,
+        )
 
     def _routed_app(self, apps: dict[str, dict]) -> str | None:
         api = apps.get(self.api_app)
