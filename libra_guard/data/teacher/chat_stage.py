@@ -108,6 +108,9 @@ def run_chat_requests(
     else:
         import ray.data
 
+        from libra_guard.training.ray_runtime import ensure_ray
+
+        ensure_ray()  # LIBRA_RAY_ADDRESS's cluster, else the local head
         dataset = ray.data.from_items(list(rows)).map_batches(
             ChatBatchCaller,
             fn_constructor_kwargs=arguments,
