@@ -21,7 +21,7 @@ openai-python's generated types (from OpenAI's OpenAPI spec):
 What each model says is scripted per model name: a function gets the request body and how
 many times this exact body was sent before, and returns a ``Scripted`` reply (text, or a
 status with headers, or a delay that outlasts the client's timeout). ``calls`` counts
-requests per model.
+requests per model that passed the checks, ``received`` every request.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ class FakeChatServer:
         self.scripts = scripts
         self.api_key = api_key
         self.calls: Counter[str] = Counter()
+        self.received = 0
         self._seen: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._http = LoopbackHttp(self._handler_class())
@@ -78,6 +79,8 @@ class FakeChatServer:
 
     def answer(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict, dict]:
         """Status, headers and JSON body for one request."""
+        with self._lock:
+            self.received += 1
         if path != "/v1/chat/completions":
             return 404, {}, _error(f"Unknown path {path}", "invalid_request_error", None)
         if headers.get("authorization") != f"Bearer {self.api_key}":
