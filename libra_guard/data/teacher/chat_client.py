@@ -73,15 +73,21 @@ class Throttle:
 
 
 class ChatClient:
-    """Chat completions against one endpoint; ``rate`` is this process's share of its limit."""
+    """Chat completions against one endpoint; ``rate`` is this process's share of its limit.
 
-    def __init__(self, endpoint: Endpoint, rate: float | None = None) -> None:
+    ``api_key`` is the key read by the caller (Ray workers get it from the driver, whose
+    environment holds ``api_key_env``); when None it is read from the environment here.
+    """
+
+    def __init__(
+        self, endpoint: Endpoint, rate: float | None = None, api_key: str | None = None
+    ) -> None:
         self.endpoint = endpoint
         self.url = f"{endpoint.base_url}/chat/completions"
         self._throttle = Throttle(rate or endpoint.requests_per_second)
         self._session = requests.Session()
         self._headers = {"Content-Type": "application/json"}
-        key = endpoint.api_key()
+        key = api_key if api_key is not None else endpoint.api_key()
         if key:
             self._headers["Authorization"] = f"Bearer {key}"
 

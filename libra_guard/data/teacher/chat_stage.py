@@ -9,6 +9,9 @@ failing the whole dataset instead of dropping the row with a reason; and it has 
 cache, so a killed run would pay for every request again. Its batching and actor pool are what
 we keep: a callable class in ``map_batches`` with ``concurrency`` actors per endpoint.
 
+On a cluster of several nodes, the cache folder (beside the output) must be on storage every
+node mounts: the actors write the replies there.
+
 Input rows carry ``request_id``, ``messages`` (JSON text) and ``seed``; every other column
 passes through. Output rows gain ``reply_text``, ``reply_error``, ``prompt_tokens``,
 ``completion_tokens``, ``attempts`` (HTTP tries made now; 0 for a cached reply), ``cached``
@@ -35,10 +38,10 @@ ACTOR_CPUS = 0.25
 class ChatBatchCaller:
     """The ``map_batches`` callable of one endpoint: cache first, then the network."""
 
-    def __init__(self, endpoint: dict, cache_dir: str) -> None:
+    def __init__(self, endpoint: dict, cache_dir: str, api_key: str | None) -> None:
         self.endpoint = Endpoint.model_validate(endpoint)
         share = self.endpoint.requests_per_second / self.endpoint.concurrency
-        self.client = ChatClient(self.endpoint, rate=share)
+        self.client = ChatClient(self.endpoint, rate=share, api_key=api_key or "")
         self.cache = RequestCache(cache_dir)
         self.fatal = ""
 
@@ -97,7 +100,13 @@ def run_chat_requests(
     """
     if not rows:
         return []
-    arguments = {"endpoint": endpoint.model_dump(mode="json"), "cache_dir": str(cache_dir)}
+    # The key is read here, in the driver: worker processes (on other nodes too) do not have
+    # the driver's environment, so they receive it with the actor's arguments.
+    arguments = {
+        "endpoint": endpoint.model_dump(mode="json"),
+        "cache_dir": str(cache_dir),
+        "api_key": endpoint.api_key(),
+    }
     if engine == "local":
         caller = ChatBatchCaller(**arguments)
         frames = [
