@@ -5,6 +5,7 @@ Endpoints:
 - ``POST /v1/moderate``: one item, ``{"items": [...]}`` or a list of items; per item the
   verdict (``safe``/``unsafe``), Libra's label, P(不安全), the model version and, with
   ``explain``, the generated critique.
+- ``POST /v1/moderations``: OpenAI's moderation API shape (``openai_compat``).
 - ``GET /v1/model``: the model version, its aliases and lineage tags.
 - ``GET /healthz``: 200 only when the model is loaded and a canary item scores, else 503.
 - ``GET /openapi.json`` and ``GET /docs``: the schema, request bodies included.
@@ -27,6 +28,7 @@ from serving.auth import BearerAuth
 from serving.backend import GuardBackend, build_results, to_pair
 from serving.config import ServingConfig
 from serving.http_errors import install_error_handlers
+from serving.openai_compat import install_openai_routes
 from serving.parsing import check_content_type, decode_json, parse_moderation, read_body
 from serving.schemas import (
     BatchModeration,
@@ -92,6 +94,8 @@ def create_api(backend: GuardBackend, config: ServingConfig, api_key: str | None
         return ModerationResponse(
             results=build_results(parsed.items, scored, critiques, config.threshold)
         )
+
+    install_openai_routes(app, backend, config, auth)
 
     @app.get(
         "/v1/model",
