@@ -101,6 +101,8 @@ def gate(
         "summary": verdict.summary,
         "champion_version": champion_version,
         "challenger_average": challenger_metrics["average"],
+        # The challenger's three-level thresholds travel to register_guard with the decision.
+        "levels": challenger_metrics.get("levels", {}).get("thresholds", {}),
     }
     Path(decision.path).write_text(json.dumps(content, ensure_ascii=False, indent=2), "utf-8")
     decision.metadata.update({"passed": verdict.passed, "summary": verdict.summary})

@@ -29,7 +29,8 @@ def register_guard(
         guard_model: the final model folder (from ``finetune_guard``); its metadata carries
             ``base_model`` and the training data digests.
         test_data: the held-out set it was judged on (its digest joins the lineage).
-        decision: the gate's decision JSON (its summary joins the lineage).
+        decision: the gate's decision JSON (its summary and the challenger's three-level
+            thresholds join the lineage).
         parent_run_id: the pipeline run's MLflow parent run; the model is logged there.
         pipeline_run: the orchestrator's run name (KFP run or local run folder).
         git_commit: the commit of the code that built the pipeline; empty: ask git where
@@ -60,6 +61,12 @@ def register_guard(
         "checkpoint_uri": guard_model.uri,
         "base_model": guard_model.metadata.get("base_model"),
         "gate_decision": verdict.get("summary") or ("pass" if verdict.get("passed") else "fail"),
+        # Calibrated on the evaluation split (evaluate_guard), forwarded by the gate.
+        "levels": {
+            key: value
+            for key, value in (verdict.get("levels") or {}).items()
+            if key in ("safe_below", "unsafe_from", "precision")
+        },
     }
     if git_commit:
         lineage["git_commit"] = git_commit

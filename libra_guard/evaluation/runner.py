@@ -26,12 +26,12 @@ from typing import Literal, Protocol, TypeVar
 
 from libra_guard.data.schema import SAFE, UNSAFE, GuardRow
 from libra_guard.errors import ConfigError, DataError, ModelError
-from libra_guard.evaluation.levels import band_report, calibrate_levels
 from libra_guard.evaluation.metrics import compute_metrics
 from libra_guard.evaluation.outputs import prediction_records, write_evaluation
 from libra_guard.evaluation.predictions import match_predictions, read_predictions
 from libra_guard.evaluation.progress import RowProgress
 from libra_guard.evaluation.scoring import ANSWER_FIELD, score_text
+from libra_guard.levels import band_report, calibrate_levels
 from libra_guard.settings import Settings
 
 logger = logging.getLogger(__name__)

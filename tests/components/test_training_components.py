@@ -113,7 +113,10 @@ def test_register_makes_a_challenger_only(
 
     parent = runs.start_pipeline_run("run-1", experiment="register-test")
     decision = artifact(Artifact, tmp_path / "decision")
-    Path(decision.path).write_text(json.dumps({"passed": True, "summary": "pass: ok"}), "utf-8")
+    levels = {"safe_below": 0.25, "unsafe_from": 0.75, "precision": 0.9}
+    Path(decision.path).write_text(
+        json.dumps({"passed": True, "summary": "pass: ok", "levels": levels}), "utf-8"
+    )
     arguments = {
         "guard_model": trained.guard,
         "test_data": trained.data["test"],
@@ -127,6 +130,8 @@ def test_register_makes_a_challenger_only(
     assert registry.alias_version("champion", tracking_uri=uri) is None
     chain = registry.lineage(version, tracking_uri=uri)
     assert chain["gate_decision"] == "pass: ok"
+    # The calibrated three-level thresholds are stored with the version.
+    assert chain["levels"] == levels
     assert chain["dataset_digests"]["test"] == trained.data["test"].metadata["sha256"]
     # The same model again registers nothing new.
     assert register_guard.python_func(**arguments).version == version

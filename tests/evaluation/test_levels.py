@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from libra_guard.data.schema import SAFE, UNSAFE
-from libra_guard.evaluation.levels import LevelThresholds, band_report, calibrate_levels
+from libra_guard.levels import LevelThresholds, band_report, calibrate_levels
 
 # 安全 rows low, 不安全 rows high, and a mixed stretch in the middle.
 SCORES = [0.05, 0.1, 0.15, 0.2, 0.4, 0.45, 0.5, 0.55, 0.8, 0.85, 0.9, 0.95]
