@@ -92,7 +92,13 @@ def create_api(backend: GuardBackend, config: ServingConfig, api_key: str | None
         scored = await backend.score(pairs)
         critiques = await backend.explain(pairs) if parsed.explain else None
         return ModerationResponse(
-            results=build_results(parsed.items, scored, critiques, config.threshold)
+            results=build_results(
+                parsed.items,
+                scored,
+                critiques,
+                config.threshold,
+                parsed.policy or config.level_policy,
+            )
         )
 
     install_openai_routes(app, backend, config, auth)

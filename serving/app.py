@@ -25,6 +25,7 @@ from ray.serve import Application
 from ray.serve.exceptions import BackPressureError, RayServeException
 
 from libra_guard.errors import ConfigError
+from libra_guard.levels import LevelThresholds
 from serving.api import create_api
 from serving.auth import api_key_from_env
 from serving.backend import Scored
@@ -60,7 +61,11 @@ class ServeBackend:
         chunks = [list(pairs[start : start + size]) for start in range(0, len(pairs), size)]
         replies = await asyncio.gather(*(self._call(method, chunk) for chunk in chunks))
         return [
-            Scored(score, ModelRef.model_validate(reply["model"]))
+            Scored(
+                score,
+                ModelRef.model_validate(reply["model"]),
+                LevelThresholds.model_validate(reply["levels"]) if reply.get("levels") else None,
+            )
             for reply in replies
             for score in reply["scores"]
         ]

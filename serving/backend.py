@@ -18,24 +18,53 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from libra_guard.data.schema import SAFE, UNSAFE
+from libra_guard.levels import LevelThresholds
 from serving.config import ServingConfig
 from serving.judge_runner import Pair
 from serving.schemas import (
     VERDICT_OF_LABEL,
     Health,
     ItemResult,
+    Level,
     ModelDescription,
     ModelRef,
     ModerationItem,
+    Policy,
+    Verdict,
 )
 
 
 @dataclass(frozen=True)
 class Scored:
-    """P(不安全) of one pair and the model version that computed it."""
+    """P(不安全) of one pair, the model version that computed it and that version's
+    calibrated level thresholds (``None``: not calibrated)."""
 
     score: float
     model: ModelRef
+    levels: LevelThresholds | None = None
+
+
+def levels_of(description: ModelDescription) -> LevelThresholds | None:
+    """The three-level thresholds stored with a registered version (lineage ``levels``)."""
+    stored = description.lineage.get("levels") or {}
+    try:
+        return LevelThresholds.model_validate(stored) if stored else None
+    except ValueError:
+        return None
+
+
+def judge_level(
+    score: float, levels: LevelThresholds | None, threshold: float, policy: Policy
+) -> tuple[Level, Verdict]:
+    """The level and the binary verdict of one score.
+
+    Without calibrated thresholds the single ``threshold`` decides and there is no
+    controversial band, so an uncalibrated model answers exactly as before.
+    """
+    if levels is None:
+        verdict: Verdict = "unsafe" if score >= threshold else "safe"
+        return verdict, verdict
+    return levels.level(score), levels.verdict(score, policy)
 
 
 class GuardBackend(Protocol):
@@ -62,13 +91,16 @@ def build_results(
     scored: Sequence[Scored],
     critiques: Sequence[str] | None,
     threshold: float,
+    policy: Policy = "strict",
 ) -> list[ItemResult]:
-    """One ``ItemResult`` per item, in order."""
+    """One ``ItemResult`` per item, in order; ``policy`` judges the controversial band."""
     results = []
     for index, (item, one) in enumerate(zip(items, scored, strict=True)):
-        label = UNSAFE if one.score >= threshold else SAFE
+        level, verdict = judge_level(one.score, one.levels, threshold, policy)
+        label = UNSAFE if verdict == "unsafe" else SAFE
         result = ItemResult(
-            verdict=VERDICT_OF_LABEL[label],
+            verdict=verdict,
+            level=level,
             label=label,
             score=min(1.0, max(0.0, one.score)),
             task="prompt" if item.response is None else "response",
@@ -94,11 +126,12 @@ class LocalBackend:
         self._runner = runner
         self._description = description
         self._ref = ModelRef(name=description.name, version=description.version)
+        self._levels = levels_of(description)
         self._config = config
 
     async def score(self, pairs: Sequence[Pair]) -> list[Scored]:
         scores = await self._runner.scores(pairs, batch_size=self._config.batch_max_size)
-        return [Scored(score, self._ref) for score in scores]
+        return [Scored(score, self._ref, self._levels) for score in scores]
 
     async def explain(self, pairs: Sequence[Pair]) -> list[str]:
         return await self._runner.critiques(pairs, self._config.explain_max_new_tokens)

@@ -22,9 +22,16 @@ from collections.abc import Sequence
 
 from ray import serve
 
+from serving.backend import levels_of
 from serving.config import ServingConfig
 from serving.model_source import resolve_model
 from serving.schemas import ModelDescription, ModelRef
+
+
+def _levels_dict(description: ModelDescription) -> dict | None:
+    """The version's calibrated level thresholds as a plain dict for the ingress, or None."""
+    levels = levels_of(description)
+    return None if levels is None else levels.model_dump()
 
 
 def _count_pairs(calls: list[Sequence]) -> int:
@@ -45,6 +52,7 @@ class GuardModel:
         resolved = resolve_model(model)
         self._runner = JudgeRunner(resolved.folder, torch_threads=self._config.torch_threads)
         self._description = resolved.description
+        self._levels = _levels_dict(resolved.description)
         self.score.set_max_batch_size(self._config.batch_max_size)
         self.score.set_batch_wait_timeout_s(self._config.batch_wait_timeout_s)
 
@@ -54,6 +62,7 @@ class GuardModel:
         if facts:
             facts["source"] = self._runner.source
             self._description = ModelDescription.model_validate(facts)
+            self._levels = _levels_dict(self._description)
 
     @property
     def _ref(self) -> dict:
@@ -66,7 +75,13 @@ class GuardModel:
         scores = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
         replies, start = [], 0
         for pairs in calls:
-            replies.append({"scores": scores[start : start + len(pairs)], "model": self._ref})
+            replies.append(
+                {
+                    "scores": scores[start : start + len(pairs)],
+                    "model": self._ref,
+                    "levels": self._levels,
+                }
+            )
             start += len(pairs)
         return replies
 
@@ -74,7 +89,7 @@ class GuardModel:
         """The same as ``score`` for one call, without waiting for others."""
         flat = [tuple(pair) for pair in pairs]
         scores = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
-        return {"scores": scores, "model": self._ref}
+        return {"scores": scores, "model": self._ref, "levels": self._levels}
 
     async def explain(self, pairs: list[tuple[str, str]]) -> list[str]:
         """The generated critique per pair (greedy, the paper's protocol)."""

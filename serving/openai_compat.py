@@ -68,12 +68,15 @@ class OpenAIModerationRequest(BaseModel):
 class OpenAIModeration(BaseModel):
     """One result, in OpenAI's shape plus the guard's score, verdict and label."""
 
-    flagged: bool = Field(description="The guard's verdict is unsafe (score >= threshold).")
+    flagged: bool = Field(
+        description="The guard's verdict is unsafe (the controversial band per level_policy)."
+    )
     categories: dict[str, bool] = Field(description="{'unsafe': flagged}.")
     category_scores: dict[str, float] = Field(description="{'unsafe': P(不安全)}.")
     category_applied_input_types: dict[str, list[str]] = Field(description="{'unsafe': ['text']}.")
     score: float = Field(description="P(不安全) at the verdict position.")
     verdict: Literal["safe", "unsafe"]
+    level: Literal["safe", "controversial", "unsafe"]
     label: Literal["安全", "不安全"]
 
 
@@ -114,7 +117,7 @@ def install_openai_routes(
             scored = await backend.score([to_pair(item) for item in items])
         except ApiError as exc:
             return openai_error(exc)
-        results = build_results(items, scored, None, config.threshold)
+        results = build_results(items, scored, None, config.threshold, config.level_policy)
         model = f"{scored[0].model.name}:{scored[0].model.version}"
         reply = OpenAIModerationResponse(
             id=f"modr-{uuid.uuid4().hex}",
@@ -160,6 +163,7 @@ def to_openai_result(result: ItemResult) -> OpenAIModeration:
         category_applied_input_types={CATEGORY: ["text"]},
         score=result.score,
         verdict=result.verdict,
+        level=result.level,
         label=result.label,
     )
 
