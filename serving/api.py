@@ -6,6 +6,7 @@ Endpoints:
   verdict (``safe``/``unsafe``), Libra's label, P(不安全), the model version and, with
   ``explain``, the generated critique.
 - ``POST /v1/moderations``: OpenAI's moderation API shape (``openai_compat``).
+- ``WS /v1/moderate/stream``: a response judged while it is generated (``stream``).
 - ``GET /v1/model``: the model version, its aliases and lineage tags.
 - ``GET /healthz``: 200 only when the model is loaded and a canary item scores, else 503.
 - ``GET /openapi.json`` and ``GET /docs``: the schema, request bodies included.
@@ -39,6 +40,7 @@ from serving.schemas import (
     ModerationResponse,
     SingleModeration,
 )
+from serving.stream import install_stream_route
 
 API_TITLE = "Libra-Guard"
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -102,6 +104,7 @@ def create_api(backend: GuardBackend, config: ServingConfig, api_key: str | None
         )
 
     install_openai_routes(app, backend, config, auth)
+    install_stream_route(app, backend, config, auth)
 
     @app.get(
         "/v1/model",

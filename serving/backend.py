@@ -119,6 +119,17 @@ def build_results(
     return results
 
 
+class LocalStream:
+    """One open stream: each ``add`` scores the response so far on the model's thread."""
+
+    def __init__(self, runner, verdict, ref: ModelRef, levels: LevelThresholds | None) -> None:
+        self._runner, self._verdict, self._ref, self._levels = runner, verdict, ref, levels
+
+    async def add(self, delta: str) -> Scored:
+        score = await self._runner.on_model_thread(lambda: self._verdict.add(delta))
+        return Scored(min(1.0, max(0.0, score)), self._ref, self._levels)
+
+
 class LocalBackend:
     """A ``JudgeRunner`` in this process, as a ``GuardBackend``."""
 
@@ -135,6 +146,15 @@ class LocalBackend:
 
     async def explain(self, pairs: Sequence[Pair]) -> list[str]:
         return await self._runner.critiques(pairs, self._config.explain_max_new_tokens)
+
+    async def open_stream(self, question: str) -> LocalStream:
+        """A streaming judgement of a response to ``question`` (the prefix cached now)."""
+        from libra_guard.modeling.streaming import StreamingVerdict
+
+        verdict = await self._runner.on_model_thread(
+            lambda: StreamingVerdict(self._runner.judge, question)
+        )
+        return LocalStream(self._runner, verdict, self._ref, self._levels)
 
     async def describe(self) -> ModelDescription:
         return self._description

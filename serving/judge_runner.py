@@ -69,5 +69,9 @@ class JudgeRunner:
         """Score the canary again; raises ``ModelError`` when it is not a probability."""
         return self.check_canary((await self.scores([CANARY], batch_size=1))[0])
 
+    async def on_model_thread(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the model's thread, after the passes already queued there."""
+        return await self._run(work)
+
     async def _run(self, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
