@@ -114,6 +114,7 @@ def _field(message: object, name: str, allow_empty: bool = False) -> str:
 async def _close(socket: WebSocket, code: str, message: str, close_code: int) -> None:
     try:
         await socket.send_json({"error": code, "message": message})
-        await socket.close(close_code)
+        # The code in the close reason too: a client that was still sending sees it there.
+        await socket.close(close_code, reason=code)
     except (WebSocketDisconnect, RuntimeError):
         pass  # the client left first
