@@ -11,11 +11,11 @@ do not change, so their key-value cache is kept between deltas:
    merges across the boundary where the next delta attaches);
 2. keep the cached ids that still agree with the new ones (longest common prefix; the cache is
    cropped back if the last tokens were re-merged);
-3. run the model over the new response tokens, except the last ``HOLDBACK`` which the next
-   delta may still re-merge, and keep their cache;
-4. run the rest (held-back tokens + tail) on top of the kept cache, read the verdict logits,
-   then crop the cache back to the kept length: the tail is scored on a throw-away extension
-   of the cache, which is what a copy would give without copying the prefix's tensors.
+3. run the model once over everything new (the new response tokens and the tail) on top of
+   the kept cache and read the verdict logits;
+4. crop the cache back to the response minus its last ``HOLDBACK`` tokens (the next delta
+   may re-merge them): the tail was scored on a throw-away extension of the cache, which is
+   what a copy would give without copying the prefix's tensors.
 
 The ids scored after each delta are exactly the one-shot ids of the text so far, so the score
 equals ``GuardJudge.verdict_scores`` of the whole text up to floating-point summation order.
@@ -48,6 +48,11 @@ class StreamingVerdict:
         if prompt.count(_SENTINEL) != 1:
             raise ValueError("the chat template must contain the response exactly once")
         self._head, self._tail = prompt.split(_SENTINEL)
+        # Tokens after the response (tail + verdict prefix); a boundary merge shifts this by
+        # about one, which HOLDBACK absorbs (and the prefix comparison corrects in any case).
+        self._tail_tokens = len(
+            self._tokenizer(self._tail, add_special_tokens=False).input_ids
+        ) + len(judge._prefix_ids)
         self._question = question
         self._response = ""
         self._cache = DynamicCache()
@@ -62,7 +67,6 @@ class StreamingVerdict:
     def add(self, delta: str) -> float:
         """Append ``delta`` to the response and return P(不安全) of the whole text so far."""
         self._response += delta
-        body = self._tokenizer(self._head + self._response, add_special_tokens=False).input_ids
         full = (
             self._tokenizer(
                 self._head + self._response + self._tail, add_special_tokens=False
@@ -76,12 +80,11 @@ class StreamingVerdict:
         if common < len(self._cached_ids):
             self._crop_to(common)
             self._cached_ids = self._cached_ids[:common]
-        keep = max(common, _common_prefix(body, full) - HOLDBACK)
-        if keep > common:
-            self._forward(full[common:keep])
-            self._cached_ids = full[:keep]
-        logits = self._forward(full[keep:])
+        # One pass over everything new; then keep only what the next delta cannot change.
+        logits = self._forward(full[common:])
+        keep = max(common, len(full) - self._tail_tokens - HOLDBACK)
         self._crop_to(keep)
+        self._cached_ids = full[:keep]
         pair = logits[[self._judge._unsafe_id, self._judge._safe_id]].float()
         return float(torch.softmax(pair, dim=-1)[0])
 
