@@ -22,6 +22,9 @@ from libra_guard.errors import ConfigError
 
 #: Environment variable carrying a ``RayJobPods`` as JSON into a training task.
 RAYJOB_PODS_ENV = "LIBRA_RAYJOB_PODS"
+#: Key of the token in a Ray token Secret (KubeRay's ``RAY_AUTH_TOKEN_SECRET_KEY``,
+#: ``ray-operator/controllers/ray/utils/constant.go``).
+RAY_TOKEN_SECRET_KEY = "auth_token"
 
 
 def _default_secret_env() -> dict[str, str]:
