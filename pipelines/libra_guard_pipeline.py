@@ -43,6 +43,8 @@ PIPELINE_NAME = "libra-guard"
 #: Pods the guard's NetworkPolicy admits to its serve port (libra-guard chart,
 #: networkPolicy.clients).
 GUARD_CLIENT_LABEL = "libra-guard.io/client"
+#: The pipeline's own pods: the only ones the platform admits to the RayJobs' dashboards.
+PIPELINE_POD_LABEL = "libra-guard.io/pipeline"
 COMPILED_YAML = Path(__file__).with_name("libra_guard_pipeline.yaml")
 
 
@@ -85,6 +87,7 @@ def build_pipeline(options: PipelineOptions | None = None):
             # The platform's NetworkPolicies admit pods with this label to MLflow, MinIO and
             # the RayJobs' dashboards; the rollout step also needs the guard's serve port.
             kubernetes.add_pod_label(task, PLATFORM_CLIENT_LABEL, "true")
+            kubernetes.add_pod_label(task, PIPELINE_POD_LABEL, "true")
             if serves:
                 kubernetes.add_pod_label(task, GUARD_CLIENT_LABEL, "true")
             if training and wiring.ray_token_secret_name:

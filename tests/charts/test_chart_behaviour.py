@@ -23,7 +23,7 @@ from tests.charts.manifests import (
 )
 
 #: Secret keys that hold a password or key (the others hold user names / access key ids).
-CREDENTIAL_KEYS = {"password", "root-password", "s3_secret_key", "api-key"}
+CREDENTIAL_KEYS = {"password", "root-password", "s3_secret_key", "api-key", "auth_token"}
 
 
 def secret_data(objects: list[dict]) -> dict[tuple[str, str], str]:
@@ -79,6 +79,7 @@ def test_existing_secrets_replace_the_platform_ones(helm):
             "postgresql.auth.existingSecret=pg-creds",
             "minio.auth.existingSecret=minio-creds",
             "pipeline.credentials.existingSecret=pipeline-creds",
+            "rayAuth.existingSecret=ray-token",
         ],
     )
     assert by_kind(objects, "Secret") == []
@@ -103,11 +104,15 @@ def test_existing_secret_replaces_the_guard_api_key(helm):
         assert api_key["valueFrom"]["secretKeyRef"] == {"name": "my-api-key", "key": "api-key"}
 
 
-def test_mlflow_password_reaches_the_backend_uri_only_by_reference(helm):
+def test_mlflow_password_stays_off_the_command_line(helm):
     (mlflow,) = [o for o in by_kind(render("libra-platform"), "Deployment") if "mlflow" in str(o)]
-    command = mlflow["spec"]["template"]["spec"]["containers"][0]["command"]
+    container = mlflow["spec"]["template"]["spec"]["containers"][0]
+    command = container["command"]
     (uri,) = [arg for arg in command if arg.startswith("--backend-store-uri=")]
-    assert uri.startswith("--backend-store-uri=postgresql+psycopg2://$(DB_USER):$(DB_PASSWORD)@")
+    assert uri.startswith("--backend-store-uri=postgresql+psycopg2://mlflow@")
+    assert "PASSWORD" not in " ".join(command) and "$(" not in " ".join(command)
+    (password,) = [env for env in container["env"] if env["name"] == "PGPASSWORD"]
+    assert password["valueFrom"]["secretKeyRef"]["name"] == "test-libra-platform-postgresql"
     assert "--artifacts-destination=s3://mlflow-artifacts/" in command
 
 

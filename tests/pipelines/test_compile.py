@@ -104,6 +104,7 @@ def test_pipeline_pods_carry_the_labels_the_network_policies_admit(tmp_path: Pat
     for name, executor in executors.items():
         labels = executor.get("podMetadata", {}).get("labels", {})
         assert labels.get("libra-guard.io/platform-client") == "true", name
+        assert labels.get("libra-guard.io/pipeline") == "true", name
         # Only the rollout step calls the guard; only it may reach the serve port.
         assert (labels.get("libra-guard.io/client") == "true") == (name == "exec-deploy-guard")
     train = executors["exec-pretrain-guard"]
