@@ -171,3 +171,37 @@ def pod_templates(obj):
         yield "head", cluster["headGroupSpec"]["template"]
         for group in cluster.get("workerGroupSpecs") or []:
             yield group["groupName"], group["template"]
+
+
+#: Volume types the `restricted` Pod Security Standard allows.
+RESTRICTED_VOLUMES = {
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+}
+
+
+@pytest.mark.parametrize(("chart", "values"), CASES)
+def test_every_pod_passes_the_restricted_pod_security_standard(helm, chart, values):
+    for obj in render(chart, values):
+        for where, spec in pod_specs(obj):
+            name = f"{obj['kind']} {where}"
+            assert not {"hostNetwork", "hostPID", "hostIPC"} & set(spec), name
+            for volume in spec.get("volumes") or []:
+                kinds = set(volume) - {"name"}
+                assert kinds <= RESTRICTED_VOLUMES, f"{name}: volume {volume['name']}"
+                if "emptyDir" in kinds:
+                    assert volume["emptyDir"].get("sizeLimit"), f"{name}: {volume['name']}"
+    for where, container, _ in containers_of(chart, values):
+        context = container.get("securityContext") or {}
+        assert not context.get("privileged"), where
+        added = set((context.get("capabilities") or {}).get("add") or [])
+        assert added <= {"NET_BIND_SERVICE"}, where
+        assert not container.get("ports") or all(
+            "hostPort" not in port for port in container["ports"]
+        ), where
