@@ -21,9 +21,9 @@ How each step is done here:
   ``reconcileServe``/``calculateStatus``). So an application that already ran before the
   write (the API application on a traffic switch, a relabelled version) is confirmed from
   what the guard serves: ``switch`` waits until ``/v1/model`` names the version it switched
-  to (a switch back after a failure too), ``relabel`` until it reports the new aliases. ``DEPLOY_FAILED`` or
-  ``UNHEALTHY`` in the active or pending status fails at once with the application's own
-  message (the last exception line of its deployments); so does a deadline.
+  to (a switch back after a failure too), ``relabel`` until it reports the new aliases.
+  ``DEPLOY_FAILED`` or ``UNHEALTHY`` in the active or pending status fails at once with the
+  application's own message (the last exception line of its deployments); so does a deadline.
 - smoke: a model application has no route, and this process reaches the cluster's Serve only
   over HTTP (``guard_url``). So ``deploy`` also starts a temporary API application on
   ``/rollout-smoke/<app>`` that sends its work to the new version
