@@ -158,7 +158,17 @@ def test_the_pipeline_role_grants_exactly_rayjobs_and_rayservice_patching(helm):
     }
     expected = {("ray.io", "rayjobs", v) for v in ("create", "get", "list", "watch", "delete")}
     expected |= {("ray.io", "rayservices", "get"), ("ray.io", "rayservices", "patch")}
+    expected |= {("coordination.k8s.io", "leases", v) for v in ("create", "get", "update")}
     assert grants == expected
+    named = [rule for rule in role["rules"] if rule.get("resourceNames")]
+    assert named == [
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "resourceNames": ["libra-guard-promotion"],
+            "verbs": ["get", "update"],
+        }
+    ]
     (binding,) = by_kind(objects, "RoleBinding")
     assert binding["roleRef"]["name"] == role["metadata"]["name"]
     assert binding["subjects"] == [
