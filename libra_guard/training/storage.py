@@ -7,6 +7,7 @@ checkpoint, which is how a killed ``libra-guard train`` resumes.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -39,14 +40,17 @@ def checkpoint_storage(
 ) -> CheckpointStorage:
     """Storage for ``stage``: ``storage_path`` (folder or ``s3://bucket/prefix``) or, unset,
     ``out_dir/checkpoints``. Under a shared storage path the run is named after ``out_dir``
-    so that two outputs never share checkpoints."""
+    and a hash of its full path, so that two outputs never share checkpoints, not even two
+    folders of the same name (``a/guard`` and ``b/guard``)."""
     if storage_path is None:
         folder = (out_dir / "checkpoints").resolve()
         folder.mkdir(parents=True, exist_ok=True)
         return CheckpointStorage(
             str(folder), pyarrow.fs.LocalFileSystem(), stage, f"{folder}/{stage}"
         )
-    run_name = f"{out_dir.resolve().name}-{stage}"
+    resolved = out_dir.resolve()
+    path_hash = hashlib.sha256(str(resolved).encode("utf-8")).hexdigest()[:10]
+    run_name = f"{resolved.name}-{path_hash}-{stage}"
     if storage_path.startswith("s3://"):
         parsed = urlparse(storage_path)
         path = f"{parsed.netloc}{parsed.path}".rstrip("/")
