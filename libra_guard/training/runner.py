@@ -337,9 +337,11 @@ def _run_stage(
     if not rows:
         raise ModelError(f"{name} has no training rows; pass a non-empty data file")
     storage = checkpoint_storage(config.storage_path, out_dir, name, settings)
+    start_step = 0
     if storage.has_snapshot():
         where = f"the {name} checkpoints in {storage.display}"
         ensure_same_run(checkpoint_key(storage), key, what=where)
+        start_step = storage.latest_step()
         log(f"{name}: resuming from the last checkpoint in {storage.display}")
     else:
         record_checkpoint_key(storage, key)
@@ -361,9 +363,12 @@ def _run_stage(
         ),
     )
     started = time.perf_counter()
-    result = _fit(trainer, name)
+    result = _fit(trainer, name, config.max_failures)
     seconds = time.perf_counter() - started
     metrics = result.metrics or {}
+    recovered = _recovery_line(name, metrics, start_step, config.max_failures)
+    if recovered:
+        log(recovered)
     outcome = StageOutcome(
         name=name,
         method=config.method(name),
@@ -409,13 +414,31 @@ def _optional_float(value) -> float | None:
     return None if value is None else float(value)
 
 
-def _fit(trainer, name: str):
+def _recovery_line(name: str, metrics: Mapping, start_step: int, max_failures: int) -> str:
+    """One line when Ray Train had to restart the stage's workers during this run: the last
+    attempt then resumed from a checkpoint written after the stage (re)started here."""
+    resumed = int(metrics.get("resumed_from_step", 0))
+    if resumed <= start_step:
+        return ""
+    return (
+        f"{name}: recovered from a lost or failed worker: Ray Train restarted the workers and "
+        f"they resumed from the checkpoint at step {resumed} of {int(metrics.get('step', 0))} "
+        f"(retries allowed: max_failures={max_failures})"
+    )
+
+
+def _fit(trainer, name: str, max_failures: int):
     from ray.train import TrainingFailedError
 
     try:
         result = trainer.fit()
     except TrainingFailedError as exc:
-        raise ModelError(f"{name} training failed: {exc}") from exc
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ModelError(
+            f"{name} training failed after {max_failures} restart(s) of its workers "
+            f"(max_failures): {first_line}; rerun the same command to resume from the last "
+            "checkpoint"
+        ) from exc
     if result.checkpoint is None:
         raise ModelError(f"{name} finished without a checkpoint; see the worker log above")
     return result

@@ -8,6 +8,7 @@ checkpoint, which is how a killed ``libra-guard train`` resumes.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -33,6 +34,20 @@ class CheckpointStorage:
         """Whether an earlier run of this stage left checkpoints to resume from."""
         info = self.filesystem.get_file_info(f"{self.path}/{self.run_name}/{SNAPSHOT_FILE}")
         return info.type != pyarrow.fs.FileType.NotFound
+
+    def latest_step(self) -> int:
+        """The training step of the newest checkpoint (0: none, or a snapshot this Ray
+        version writes differently). Read from Ray Train V2's checkpoint manager snapshot,
+        ``latest_checkpoint_result.metrics``, which holds what the loop reported with it."""
+        if not self.has_snapshot():
+            return 0
+        try:
+            path = f"{self.path}/{self.run_name}/{SNAPSHOT_FILE}"
+            with self.filesystem.open_input_stream(path) as stream:
+                snapshot = json.loads(stream.read().decode("utf-8"))
+            return int(snapshot["latest_checkpoint_result"]["metrics"]["step"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
 
 
 def checkpoint_storage(
