@@ -32,9 +32,7 @@ class SwitchBackFails(FakePlatform):
 def test_a_failed_switch_back_keeps_the_version_that_gets_the_traffic() -> None:
     platform = SwitchBackFails("libra-guard-v1", [0.9, 0.1])
     moved: list[str] = []
-    result = roll_out(
-        platform, NEW, SMOKE, on_serving=lambda t: moved.append(t.version), drain_s=0
-    )
+    result = roll_out(platform, NEW, SMOKE, on_serving=lambda t: moved.append(t.version), drain_s=0)
     assert not result.served and moved == []
     assert "traffic did not switch" in result.reason
     # the API still routes to v2, so v2 must still be there: something keeps serving
