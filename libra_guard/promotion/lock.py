@@ -233,13 +233,14 @@ class LeaseLock:
 
     def _spec(self, previous):
         """Our spec, given the one read (``None`` for a new Lease): a renewal keeps the
-        acquire time, a change of holder counts one more transition."""
+        acquire time, any other write counts one more transition (client-go's
+        ``tryAcquireOrRenew`` does the same with ``LeaderTransitions``)."""
         from kubernetes import client
 
         now = datetime.now(UTC)
         renewing = previous is not None and previous.holder_identity == self.holder
         transitions = (previous.lease_transitions or 0) if previous is not None else 0
-        if previous is not None and previous.holder_identity and not renewing:
+        if previous is not None and not renewing:
             transitions += 1
         return client.V1LeaseSpec(
             holder_identity=self.holder,

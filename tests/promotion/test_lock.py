@@ -41,7 +41,7 @@ def test_a_second_holder_waits_until_the_first_releases(fake_kube) -> None:
     waiter.join(timeout=10)
     assert got_it.is_set()
     lease = _lease(fake_kube)["spec"]
-    assert lease["holderIdentity"] == "run-b" and lease["leaseTransitions"] == 0
+    assert lease["holderIdentity"] == "run-b" and lease["leaseTransitions"] == 1
     second.ensure_held()
     with pytest.raises(PromotionLockError, match="now held by run-b"):
         first.ensure_held()
