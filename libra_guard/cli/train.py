@@ -42,12 +42,19 @@ def train(
     max_length: int | None = typer.Option(
         None, "--max-length", min=64, help="Longest training sequence in tokens."
     ),
+    restart: bool = typer.Option(
+        False,
+        "--restart",
+        help="Discard OUT's earlier stages and checkpoints and train from scratch (needed "
+        "when the data, config or base model changed since they were made).",
+    ),
 ) -> None:
     """Train a guard: stage 1 on synthetic rows, stage 2 on real rows, on Ray Train.
 
     Joins the Ray cluster in LIBRA_RAY_ADDRESS, else starts a local one.
 
-    Rerunning the same command skips finished stages and resumes an unfinished one.
+    Rerunning the same command skips finished stages and resumes an unfinished one; with
+    other data, config or base it stops instead (--restart starts fresh).
 
     OUT/final loads offline with GuardJudge.load and transformers' from_pretrained.
     """
@@ -73,6 +80,7 @@ def train(
         out,
         settings=settings,
         data_digests={"stage1": data1.provenance(), "stage2": data2.provenance()},
+        restart=restart,
         log=typer.echo,
     )
     for stage in outcome.stages:

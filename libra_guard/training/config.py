@@ -90,7 +90,14 @@ class TrainConfig(BaseModel):
     report_every: int = Field(
         default=10, ge=1, description="Steps between progress reports (printed and to Ray)."
     )
-    max_failures: int = Field(default=0, ge=0, description="Worker failures Ray Train retries.")
+    max_failures: int = Field(
+        default=3,
+        ge=0,
+        description=(
+            "Worker failures Ray Train survives per stage (a lost node or a preempted GPU): "
+            "the workers restart and resume from the last checkpoint. 0: the first one fails."
+        ),
+    )
     storage_path: str | None = Field(
         default=None, description="Checkpoint storage (folder or s3://); unset: OUT/checkpoints."
     )
