@@ -2,7 +2,7 @@
 
 Cutting a long response to fit the model's context drops its tail, and a harmful passage there
 is never seen; feeding a long response whole lets thousands of harmless characters drown a
-short harmful passage. Both were measured (``benchmarks/padding.py``). So every prompt the
+short harmful passage (``benchmarks/padding.py`` measures both). So every prompt the
 guard reads holds the question and at most ``window_tokens`` tokens of the response; a longer
 response is read in windows that overlap by a quarter of a window (a passage shorter than the
 overlap is always whole in some window), each with the question, and the item's score is the
@@ -22,9 +22,10 @@ from transformers import PreTrainedTokenizerBase
 from libra_guard.errors import ConfigError
 from libra_guard.modeling.prompt import build_chat_prompt
 
-#: Response tokens per window when the model does not name its own. Chosen by measurement
-#: (benchmarks/padding.py, README "Benchmarks"): the share of flagged unsafe rows that stay
-#: flagged with 7,000 characters of safe text before or after them.
+#: Response tokens per window when the model does not name its own. PROVISIONAL: to be
+#: chosen with benchmarks/padding.py (the share of flagged unsafe rows that stay flagged with
+#: 7,000 characters of safe text before or after them), which has not yet been run on a
+#: trained demo model (README "Benchmarks").
 DEFAULT_WINDOW_TOKENS = 128
 #: The model-config attribute that stores a model's window (saved in ``config.json``).
 WINDOW_CONFIG_KEY = "libra_window_tokens"
