@@ -36,6 +36,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from libra_guard.errors import ConfigError, ModelError
+from libra_guard.safe_names import dot_segment_problem
 from libra_guard.settings import Settings
 from libra_guard.tracking.lineage import Lineage
 from libra_guard.tracking.manifest import MANIFEST_TAG, Manifest, build_manifest, verify_folder
@@ -97,9 +98,11 @@ def log_and_register(
         alias: alias set on the new version (``None`` sets none).
 
     Raises:
-        ModelError: the folder is not a model folder, or the registry refuses the version.
+        ModelError: the folder is not a model folder, the model name has a ``..`` segment,
+            or the registry refuses the version.
         ConfigError: ``lineage`` has unknown or malformed fields.
     """
+    check_model_name(model_name)
     model_dir = Path(model_dir).resolve()
     if not (model_dir / "config.json").is_file():
         raise ModelError(f"{model_dir} is not a model folder (no config.json); pass OUT/final")
@@ -209,6 +212,13 @@ def resolve_version(
     return version
 
 
+def check_model_name(model_name: str) -> None:
+    """Raise ``ModelError`` for a model name that would leave the cache folder (``..``)."""
+    problem = dot_segment_problem(model_name)
+    if problem:
+        raise ModelError(f"refusing the model name: {problem}")
+
+
 def download_model(
     uri: str,
     dst: str | Path | None = None,
@@ -233,6 +243,7 @@ def download_model(
 
     uri_match = _MODEL_URI.match(str(uri))
     model_name = uri_match["name"] if uri_match else MODEL_NAME
+    check_model_name(model_name)
     tracking = resolve_tracking_uri(tracking_uri)
     version = resolve_version(uri, tracking_uri=tracking, model_name=model_name)
     root = Path(dst) if dst is not None else Settings().state_dir / "models"

@@ -33,7 +33,12 @@ import transformers
 
 from libra_guard.data.schema import GuardRow
 from libra_guard.modeling.factory import load_causal_lm, load_tokenizer
-from libra_guard.modeling.features import TrainingExample, collate, encode_row
+from libra_guard.modeling.features import (
+    TrainingExample,
+    collate,
+    encode_row,
+    truncation_note,
+)
 from libra_guard.modeling.lora import LoraSettings, apply_lora
 from libra_guard.training.checkpoint import (
     MODEL_DIR,
@@ -70,6 +75,9 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
     model.train()
     rows = [GuardRow.model_validate(row) for row in config["rows"]]
     examples = [encode_row(tokenizer, row, config["max_length"]) for row in rows]
+    note = truncation_note(examples, config["max_length"])
+    if note and rank == 0:
+        print(f"[{config['stage']}] {note}", flush=True)
 
     global_batch = config["batch_size"] * world
     steps_per_epoch = math.ceil(len(examples) / global_batch)

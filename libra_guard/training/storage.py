@@ -84,7 +84,7 @@ def _s3_filesystem(settings: Settings) -> pyarrow.fs.S3FileSystem:
     if settings.s3_access_key:
         options["access_key"] = settings.s3_access_key
     if settings.s3_secret_key:
-        options["secret_key"] = settings.s3_secret_key
+        options["secret_key"] = settings.s3_secret_key.get_secret_value()
     if settings.s3_endpoint:
         endpoint = urlparse(settings.s3_endpoint)
         options["endpoint_override"] = endpoint.netloc or settings.s3_endpoint

@@ -125,7 +125,11 @@ class LocalServeRollout(Rollout):
         api = configs.get(self.api_app)
         if api is None:
             configs[self.api_app] = api_app_config(
-                app_name, self.config, name=self.api_app, runtime_env=self._runtime_env()
+                app_name,
+                self.config,
+                name=self.api_app,
+                runtime_env=self._runtime_env(),
+                bind_host=self.host,
             )
         else:
             configs[self.api_app] = with_model_app(api, app_name)

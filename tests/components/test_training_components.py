@@ -41,7 +41,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     root = tmp_path_factory.mktemp("components")
     config = tiny_config().arguments()
     data = {name: artifact(Dataset, root / "data" / name) for name in ("s1", "s2", "test")}
-    prepare_data.python_func(config["data_config"], data["s1"], data["s2"], data["test"])
+    prepare_data.python_func(
+        config["data_config"],
+        data["s1"],
+        data["s2"],
+        data["test"],
+        artifact(Artifact, root / "data" / "quarantine"),
+    )
     stage1 = artifact(Model, root / "pretrain" / "stage1_model")
     guard = artifact(Model, root / "finetune" / "guard_model")
     stage1_metrics = artifact(Metrics, root / "pretrain" / "metrics")
