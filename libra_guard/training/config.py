@@ -91,6 +91,13 @@ class TrainConfig(BaseModel):
         default=10, ge=1, description="Steps between progress reports (printed and to Ray)."
     )
     max_failures: int = Field(default=0, ge=0, description="Worker failures Ray Train retries.")
+    gradient_checkpointing: bool = Field(
+        default=False,
+        description=(
+            "Recompute each layer's activations in the backward pass: memory for ~30% more "
+            "compute; what lets 7B/14B bases train at useful sequence lengths."
+        ),
+    )
     storage_path: str | None = Field(
         default=None, description="Checkpoint storage (folder or s3://); unset: OUT/checkpoints."
     )
@@ -130,7 +137,17 @@ def load_train_config(path: Path | None = None, **overrides: object) -> TrainCon
     Raises:
         ConfigError: the file cannot be read or a value is invalid.
     """
-    values = read_config_mapping(path, "training config")
+    values = apply_overrides(read_config_mapping(path, "training config"), overrides)
+    try:
+        return TrainConfig.model_validate(values)
+    except ValidationError as exc:
+        where = f" in {path}" if path else ""
+        raise ConfigError(f"invalid training config{where}: {exc}") from exc
+
+
+def apply_overrides(values: dict, overrides: dict[str, object]) -> dict:
+    """``values`` with ``overrides`` set in place (dotted keys such as ``stage1.epochs``;
+    ``None`` values skipped); returns ``values``."""
     for dotted, value in overrides.items():
         if value is None:
             continue
@@ -139,8 +156,4 @@ def load_train_config(path: Path | None = None, **overrides: object) -> TrainCon
         for parent in parents:
             target = target.setdefault(parent, {})
         target[leaf] = value
-    try:
-        return TrainConfig.model_validate(values)
-    except ValidationError as exc:
-        where = f" in {path}" if path else ""
-        raise ConfigError(f"invalid training config{where}: {exc}") from exc
+    return values

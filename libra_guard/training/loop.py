@@ -42,6 +42,7 @@ from libra_guard.training.checkpoint import (
     save_training_state,
 )
 from libra_guard.training.loss import guard_loss
+from libra_guard.training.precision import autocast, enable_gradient_checkpointing, weight_dtype
 from libra_guard.training.selection import BestWeights, Validator
 
 #: Batches sorted by length within windows of this many global batches: less padding, and
@@ -61,10 +62,10 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
     transformers.utils.logging.disable_progress_bar()
     _quiet_ray_report_log()
     warnings.filterwarnings("ignore", category=FutureWarning)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-
     tokenizer = load_tokenizer(config["model_source"])
-    model = load_causal_lm(config["model_source"], dtype=dtype)
+    model = load_causal_lm(config["model_source"], dtype=weight_dtype(config["method"], device))
+    if config.get("gradient_checkpointing"):
+        enable_gradient_checkpointing(model)
     if config["method"] == "lora":
         model = apply_lora(model, LoraSettings.model_validate(config["lora"]))
     model.train()
@@ -114,7 +115,8 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
         tensors = {
             key: value.to(device) for key, value in collate(batch, _pad_id(tokenizer)).items()
         }
-        loss = guard_loss(ddp_model, tensors, config["prompt_loss_weight"])
+        with autocast(device):
+            loss = guard_loss(ddp_model, tensors, config["prompt_loss_weight"])
         loss.objective.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()

@@ -274,6 +274,7 @@ def stage_loop_config(
         },
         "evals_per_epoch": stage.evals_per_epoch,
         "prompt_loss_weight": stage.prompt_loss_weight,
+        "gradient_checkpointing": config.gradient_checkpointing,
     }
 
 
