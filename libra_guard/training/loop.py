@@ -32,6 +32,7 @@ import torch
 import transformers
 
 from libra_guard.data.schema import GuardRow
+from libra_guard.modeling.base_models import materialize_base
 from libra_guard.modeling.factory import load_causal_lm, load_tokenizer
 from libra_guard.modeling.features import TrainingExample, collate, encode_row
 from libra_guard.modeling.lora import LoraSettings, apply_lora
@@ -62,8 +63,10 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
     transformers.utils.logging.disable_progress_bar()
     _quiet_ray_report_log()
     warnings.filterwarnings("ignore", category=FutureWarning)
-    tokenizer = load_tokenizer(config["model_source"])
-    model = load_causal_lm(config["model_source"], dtype=weight_dtype(config["method"], device))
+    # An s3:// base is fetched once per node (a file lock), verified against its manifest.
+    source = materialize_base(config["model_source"], Path(config["model_cache"]))
+    tokenizer = load_tokenizer(source)
+    model = load_causal_lm(source, dtype=weight_dtype(config["method"], device))
     if config.get("gradient_checkpointing"):
         enable_gradient_checkpointing(model)
     if config["method"] == "lora":

@@ -248,12 +248,15 @@ def stage_loop_config(
     rows: Sequence[GuardRow],
     source: str,
     validation: Mapping[str, Sequence[GuardRow]] | None = None,
+    settings: Settings | None = None,
 ) -> dict:
     """The ``train_loop_config`` handed to every worker of one stage."""
     stage = config.stage(name)
     return {
         "stage": name,
         "model_source": source,
+        # Absolute: workers do not share the driver's working directory.
+        "model_cache": str(((settings or Settings()).state_dir / "models" / "bases").resolve()),
         "rows": [row.to_json_dict() for row in rows],
         "method": config.method(name),
         "lora": config.lora.model_dump(mode="json"),
@@ -319,7 +322,7 @@ def _run_stage(
         log(f"{name}: training {config.method(name)} on {len(rows)} rows from {source}")
     trainer = TorchTrainer(
         train_stage_per_worker,
-        train_loop_config=stage_loop_config(name, config, rows, source, validation),
+        train_loop_config=stage_loop_config(name, config, rows, source, validation, settings),
         scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=config.use_gpu),
         run_config=RunConfig(
             name=storage.run_name,
