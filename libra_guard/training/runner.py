@@ -36,6 +36,7 @@ from libra_guard.modeling.prompt import build_user_message
 from libra_guard.settings import Settings
 from libra_guard.training.checkpoint import MODEL_DIR
 from libra_guard.training.config import StageName, TrainConfig
+from libra_guard.training.curve import CURVE_FILE, TrainingCurve
 from libra_guard.training.loop import train_stage_per_worker
 from libra_guard.training.ray_runtime import ensure_ray
 from libra_guard.training.storage import checkpoint_storage
@@ -352,7 +353,10 @@ def _run_stage(
         best_val_accuracy=_optional_float(metrics.get("best_val_accuracy")),
     )
     with result.checkpoint.as_directory() as folder:
-        _publish(Path(folder) / MODEL_DIR, stage_dir, {STAGE_INFO: asdict(outcome)})
+        curve = json.loads(TrainingCurve.load(Path(folder)).to_json())
+        _publish(
+            Path(folder) / MODEL_DIR, stage_dir, {STAGE_INFO: asdict(outcome), CURVE_FILE: curve}
+        )
     if outcome.best_step is not None:
         log(
             f"{name}: kept the weights of step {outcome.best_step} "
@@ -385,7 +389,7 @@ def _fit(trainer, name: str):
     return result
 
 
-def _publish(source: Path, target: Path, extra_json: dict[str, dict]) -> None:
+def _publish(source: Path, target: Path, extra_json: dict[str, object]) -> None:
     """Copy the model folder ``source`` to ``target`` with extra JSON files, atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
