@@ -7,11 +7,11 @@ from libra_guard.training.config import load_train_config
 from tests.tiny import micro_dims
 
 
-def test_small_preset_uses_its_dims_and_trains_stage1_fully() -> None:
+def test_small_preset_uses_its_dims_and_trains_every_weight() -> None:
     config = load_train_config(None, base="small")
     assert config.preset_dims() == PRESETS["small"]
     assert config.method("stage1") == "full"
-    assert config.method("stage2") == "lora"
+    assert config.method("stage2") == "full"
 
 
 def test_explicit_dims_replace_the_presets_and_tiny_is_unchanged(tmp_path) -> None:
