@@ -37,5 +37,5 @@ def enable_gradient_checkpointing(model) -> None:
     Non-reentrant checkpointing works with frozen inputs (LoRA) without the
     ``enable_input_require_grads`` hook; the KV cache is off, since training never reuses it.
     """
-    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+    model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
     model.config.use_cache = False

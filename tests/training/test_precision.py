@@ -29,7 +29,7 @@ def test_checkpointing_is_on_and_leaves_gradients_unchanged() -> None:
     plain = _model()
     checkpointed = _model()
     enable_gradient_checkpointing(checkpointed)
-    assert checkpointed.is_gradient_checkpointing
+    assert checkpointed.is_activation_checkpointing
     assert checkpointed.config.use_cache is False
     loss_a, grads_a = _loss_and_grads(plain)
     loss_b, grads_b = _loss_and_grads(checkpointed)
