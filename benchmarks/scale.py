@@ -208,7 +208,7 @@ def replica_load(env: dict) -> dict:
     return {"ok": True, "process_s": round(time.perf_counter() - began, 2), **figures}
 
 
-def run(preset: str, rows: int, max_length: int, state_dir: Path) -> dict:
+def run(preset: str, rows: int, max_length: int, state_dir: Path, timeout_s: float) -> dict:
     config_file = state_dir / "scale.yaml"
     state_dir.mkdir(parents=True, exist_ok=True)
     config_file.write_text(yaml.safe_dump(pipeline_config(preset, rows, max_length)), "utf-8")
@@ -230,11 +230,15 @@ def run(preset: str, rows: int, max_length: int, state_dir: Path) -> dict:
     )
     monitor = TreeMonitor(process.pid)
     monitor.start()
+    # Past the time limit the run's whole tree is stopped; what was measured is still reported.
+    watchdog = threading.Timer(timeout_s, _stop_tree, args=(process.pid,))
+    watchdog.start()
     tail: list[str] = []
     for line in process.stdout:
         sys.stdout.write(line)
         tail = [*tail[-40:], line.rstrip()]
     code = process.wait()
+    watchdog.cancel()
     monitor.stop()
     seconds = time.perf_counter() - began
     answered = any("served guard answered" in line for line in tail)
@@ -255,6 +259,19 @@ def run(preset: str, rows: int, max_length: int, state_dir: Path) -> dict:
         "replica": replica,
         "log_tail": tail[-15:],
     }
+
+
+def _stop_tree(pid: int) -> None:
+    try:
+        root = psutil.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return
+    for process in reversed(processes):
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def _parameters(state_dir: Path) -> int:
@@ -282,9 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=10, help="Rows per training stage.")
     parser.add_argument("--max-length", type=int, default=448)
     parser.add_argument("--state-dir", type=Path, default=None, help="Default: a temp folder.")
+    parser.add_argument(
+        "--timeout-s", type=float, default=3600, help="Stop the run after this long (reported)."
+    )
     args = parser.parse_args(argv)
     state_dir = args.state_dir or Path(tempfile.mkdtemp(prefix="libra-scale-"))
-    report = run(args.preset, args.rows, args.max_length, state_dir.resolve())
+    report = run(args.preset, args.rows, args.max_length, state_dir.resolve(), args.timeout_s)
     report["state_dir"] = str(state_dir)
     args.out.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
     print(json.dumps({key: report[key] for key in ("params", "ok", "peak_rss_gb", "seconds")}))

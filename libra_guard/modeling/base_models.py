@@ -211,3 +211,17 @@ def _cache_name(prefix: str) -> str:
     """A folder name per prefix: readable tail plus a short digest of the whole URI."""
     tail = prefix.rsplit("/", 1)[-1] or "model"
     return f"{tail}-{hashlib.sha256(prefix.encode()).hexdigest()[:12]}"
+
+
+def s3_worker_env(settings: Settings) -> dict[str, str]:
+    """The ``LIBRA_S3_*`` variables of ``settings`` for Ray Train workers that fetch an
+    ``s3://`` base: workers of a Ray head started before these were set (a shared local head)
+    do not inherit them. They travel in the run's runtime environment, which Ray keeps in its
+    control store; cluster workers normally read them from a Kubernetes Secret instead."""
+    values = {
+        "LIBRA_S3_ENDPOINT": settings.s3_endpoint,
+        "LIBRA_S3_ACCESS_KEY": settings.s3_access_key,
+        "LIBRA_S3_SECRET_KEY": settings.s3_secret_key,
+        "LIBRA_S3_SECURE": "true" if settings.s3_secure else None,
+    }
+    return {name: value for name, value in values.items() if value}

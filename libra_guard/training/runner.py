@@ -29,6 +29,7 @@ from pathlib import Path
 from libra_guard.data.schema import GuardRow
 from libra_guard.data.split import split_by_question
 from libra_guard.errors import ModelError
+from libra_guard.modeling.base_models import is_s3, s3_worker_env
 from libra_guard.modeling.factory import build_tiny_base, replace_folder
 from libra_guard.modeling.features import training_target
 from libra_guard.modeling.presets import is_preset
@@ -333,6 +334,7 @@ def _run_stage(
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             # Ray Train logs every report at INFO; our progress lines say what matters.
             logging_config=LoggingConfig(log_level="WARNING"),
+            worker_runtime_env=({"env_vars": s3_worker_env(settings)} if is_s3(source) else None),
         ),
     )
     started = time.perf_counter()
