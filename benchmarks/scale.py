@@ -27,6 +27,7 @@ AdamW moments are 16 B x 494 M = 7.9 GB).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -268,10 +269,8 @@ def _stop_tree(pid: int) -> None:
     except psutil.NoSuchProcess:
         return
     for process in reversed(processes):
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             process.kill()
-        except psutil.NoSuchProcess:
-            pass
 
 
 def _parameters(state_dir: Path) -> int:
