@@ -63,8 +63,8 @@ class TrainConfig(BaseModel):
         default=TINY_PRESET,
         description=f"A preset built here ({', '.join(PRESETS)}), a local model folder or hub id.",
     )
-    tiny: TinyDims = Field(
-        default_factory=TinyDims,
+    tiny: TinyDims | None = Field(
+        default=None,
         description="Dimensions of a built preset; when set, they replace the preset's own.",
     )
     lora: LoraSettings = Field(default_factory=LoraSettings)
@@ -126,10 +126,14 @@ class TrainConfig(BaseModel):
 
     def preset_dims(self) -> TinyDims:
         """The dimensions to build ``base`` with: ``tiny`` when the config sets it, else the
-        named preset's own (``tiny`` for a base that is not a preset)."""
-        if "tiny" in self.model_fields_set or not is_preset(self.base):
+        named preset's own (the ``tiny`` preset's for a base that is not a preset).
+
+        ``None`` rather than "was the field set" marks the preset's own: a config that went
+        through ``model_dump`` (the pipeline's steps receive it so) sets every field, and the
+        ``qwen2.5-0.5b-shape`` preset was built with the tiny dimensions that way."""
+        if self.tiny is not None:
             return self.tiny
-        return PRESETS[self.base]
+        return PRESETS.get(self.base, PRESETS[TINY_PRESET])
 
     def method(self, name: StageName) -> Method:
         """The stage's method: configured, else full for a built preset, else LoRA.

@@ -28,3 +28,11 @@ def test_explicit_dims_replace_the_presets_and_tiny_is_unchanged(tmp_path) -> No
 def test_a_model_folder_is_not_a_preset(tmp_path) -> None:
     config = load_train_config(None, base=str(tmp_path))
     assert config.method("stage1") == "lora"
+
+
+def test_a_dumped_and_reloaded_config_keeps_the_presets_dims() -> None:
+    """The pipeline hands each step ``model_dump()`` output; the preset must survive it."""
+    config = load_train_config(None, base="qwen2.5-0.5b-shape")
+    reloaded = type(config).model_validate(config.model_dump(mode="json"))
+    assert reloaded.preset_dims() == PRESETS["qwen2.5-0.5b-shape"]
+    assert reloaded.preset_dims().hidden_size == 896
