@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 KEY_FILE = "libra_guard_run_key.json"
 #: Loop settings that change how a run is shown or spread over threads, not its weights.
-NOT_IN_KEY = frozenset({"rows", "validation", "model_source", "threads", "report_every"})
+NOT_IN_KEY = frozenset(
+    {"rows", "validation", "model_source", "model_cache", "threads", "report_every"}
+)
 #: Files of a finished stage folder that record its key.
 STAGE_INFO_FILE = "libra_guard_stage.json"
 

@@ -31,6 +31,7 @@ from pathlib import Path
 from libra_guard.data.schema import GuardRow
 from libra_guard.data.split import split_by_question
 from libra_guard.errors import ModelError
+from libra_guard.modeling.base_models import is_s3, s3_worker_env
 from libra_guard.modeling.factory import build_tiny_base, replace_folder
 from libra_guard.modeling.features import training_target
 from libra_guard.modeling.presets import is_preset
@@ -38,6 +39,7 @@ from libra_guard.modeling.prompt import build_user_message
 from libra_guard.settings import Settings
 from libra_guard.training.checkpoint import MODEL_DIR
 from libra_guard.training.config import StageName, TrainConfig
+from libra_guard.training.curve import CURVE_FILE, TrainingCurve
 from libra_guard.training.loop import train_stage_per_worker
 from libra_guard.training.ray_runtime import ensure_ray
 from libra_guard.training.run_key import (
@@ -265,12 +267,15 @@ def stage_loop_config(
     rows: Sequence[GuardRow],
     source: str,
     validation: Mapping[str, Sequence[GuardRow]] | None = None,
+    settings: Settings | None = None,
 ) -> dict:
     """The ``train_loop_config`` handed to every worker of one stage."""
     stage = config.stage(name)
     return {
         "stage": name,
         "model_source": source,
+        # Absolute: workers do not share the driver's working directory.
+        "model_cache": str(((settings or Settings()).state_dir / "models" / "bases").resolve()),
         "rows": [row.to_json_dict() for row in rows],
         "method": config.method(name),
         "lora": config.lora.model_dump(mode="json"),
@@ -291,6 +296,7 @@ def stage_loop_config(
         },
         "evals_per_epoch": stage.evals_per_epoch,
         "prompt_loss_weight": stage.prompt_loss_weight,
+        "gradient_checkpointing": config.gradient_checkpointing,
     }
 
 
@@ -327,7 +333,7 @@ def _run_stage(
 
     stage_dir = out_dir / name
     info_file = stage_dir / STAGE_INFO
-    loop_config = stage_loop_config(name, config, rows, source, validation)
+    loop_config = stage_loop_config(name, config, rows, source, validation, settings)
     key = stage_run_key(name, loop_config, source)
     if info_file.is_file():
         info = json.loads(info_file.read_text(encoding="utf-8"))
@@ -360,6 +366,7 @@ def _run_stage(
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             # Ray Train logs every report at INFO; our progress lines say what matters.
             logging_config=LoggingConfig(log_level="WARNING"),
+            worker_runtime_env=({"env_vars": s3_worker_env(settings)} if is_s3(source) else None),
         ),
     )
     started = time.perf_counter()
@@ -384,7 +391,10 @@ def _run_stage(
         run_key=key,
     )
     with result.checkpoint.as_directory() as folder:
-        _publish(Path(folder) / MODEL_DIR, stage_dir, {STAGE_INFO: asdict(outcome)})
+        curve = json.loads(TrainingCurve.load(Path(folder)).to_json())
+        _publish(
+            Path(folder) / MODEL_DIR, stage_dir, {STAGE_INFO: asdict(outcome), CURVE_FILE: curve}
+        )
     if outcome.best_step is not None:
         log(
             f"{name}: kept the weights of step {outcome.best_step} "
@@ -444,7 +454,7 @@ def _fit(trainer, name: str, max_failures: int):
     return result
 
 
-def _publish(source: Path, target: Path, extra_json: dict[str, dict]) -> None:
+def _publish(source: Path, target: Path, extra_json: dict[str, object]) -> None:
     """Copy the model folder ``source`` to ``target`` with extra JSON files, atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
