@@ -51,10 +51,10 @@ def run(
     """Run the whole pipeline here with the KFP local runner, a shared local Ray head and
     MLflow on a SQLite file under the state dir.
 
-    One line per step (status, duration, figures, log file); the full step logs go to
-    STATE_DIR/runs/<run>/. A second run with unchanged inputs reuses the finished steps (and
-    says so); a killed run loses no finished step. The registered champion is printed at the
-    end.
+    One line per step (status, duration, figures, log file), then the champion;
+    full step logs go to STATE_DIR/runs/RUN/ (--verbose also streams them).
+    A second run with unchanged inputs reuses the finished steps and says so;
+    a killed run loses no finished step.
     """
     from pipelines.config import load_pipeline_config
     from pipelines.local_run import run_locally
