@@ -32,6 +32,7 @@ from serving.config import ServingConfig, parse_serving_config
 from serving.guard_deployment import GuardModel
 from serving.http_errors import ModelUnavailable, Overloaded
 from serving.judge_runner import Pair
+from serving.observer import serve_observer
 from serving.schemas import Health, ModelDescription, ModelRef
 
 API_DEPLOYMENT = "GuardAPI"
@@ -115,7 +116,12 @@ class GuardAPI:
         self._backend.point_to(str(user_config["model_app"]))
 
     def __serve_build_asgi_app__(self):
-        return create_api(self._backend, self._config, api_key=api_key_from_env())
+        return create_api(
+            self._backend,
+            self._config,
+            api_key=api_key_from_env(),
+            observer=serve_observer(self._config),
+        )
 
 
 def build_api_app(args: dict) -> Application:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from libra_guard.errors import ConfigError
+from libra_guard.lifecycle.capture import CaptureConfig
 
 
 class AutoscalingSettings(BaseModel):
@@ -91,6 +92,8 @@ class ServingConfig(BaseModel):
         default=3, ge=1, description="Tries to start a replica before the version is failed."
     )
     health_check_period_s: float = Field(default=10.0, gt=0)
+    # Opt-in capture of served decisions (libra_guard.lifecycle.capture); unset: off.
+    capture: CaptureConfig | None = Field(default=None, description="Sampled decision capture.")
 
     @model_validator(mode="after")
     def _consistent(self) -> ServingConfig:

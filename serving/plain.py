@@ -24,6 +24,7 @@ from serving.api import create_api
 from serving.backend import LocalBackend
 from serving.config import ServingConfig
 from serving.model_source import ResolvedModel
+from serving.observer import DecisionObserver, capture_sink
 
 START_TIMEOUT_S = 30.0
 
@@ -52,7 +53,9 @@ def running_plain_server(
     from serving.judge_runner import JudgeRunner
 
     runner = JudgeRunner(model.folder, torch_threads=config.torch_threads)
-    app = create_api(LocalBackend(runner, model.description, config), config, api_key)
+    backend = LocalBackend(runner, model.description, config)
+    observer = DecisionObserver(capture=capture_sink(config))
+    app = create_api(backend, config, api_key, observer=observer)
     port = port or free_port(host)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
