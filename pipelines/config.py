@@ -151,19 +151,30 @@ class PipelineConfig(BaseModel):
         }
 
     def source_fingerprint(self) -> str:
-        """sha256 of the real-data file's bytes (empty without one or for remote URIs):
-        part of ``prepare_data``'s cache key, so an edited file is never served stale."""
-        real = self.demo.real_data
-        if not real or "://" in real:
-            return ""
-        path = Path(real)
-        if not path.is_file():
-            raise ConfigError(f"real_data {real} is not a file; fix demo.real_data in the config")
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        """sha256 of the real-data files' bytes (empty without any; remote URIs are not
+        read): part of ``prepare_data``'s cache key, so an edited file is never served stale.
+        One source alone keeps the fingerprint it had before extra sources existed."""
+        local = [
+            uri
+            for uri in [self.demo.real_data, *self.demo.extra_real_data]
+            if uri and "://" not in uri
+        ]
+        digests = [_file_sha256(Path(uri)) for uri in local]
+        if len(digests) <= 1:
+            return "".join(digests)
+        return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    if not path.is_file():
+        raise ConfigError(
+            f"real-data source {path} is not a file; fix demo.real_data/extra_real_data"
+        )
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_pipeline_config(path: Path | None = None) -> PipelineConfig:

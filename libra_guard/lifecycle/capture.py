@@ -10,13 +10,13 @@ One record per captured item: ``captured_at`` (UTC, ISO 8601), ``question``, ``r
 here: headers, and so the API key, never reach a record.
 
 Sampling: every item is kept with probability ``rate``; items near the threshold (the cases
-worth a reviewer's time, see ``levels``) with ``near_threshold_rate``. Records are buffered
-and written as one new object per flush (S3 has no append), so a crash loses at most one
-buffer of samples, never a written part. Each day's partition stops growing at
-``max_partition_bytes``: the writer counts what the partition already holds when it first
-writes to a day (a restarted replica keeps to the cap) and drops samples past it, counting
-them in ``dropped_over_cap``. With several replicas each one keeps to the cap on its own
-count, so a partition may exceed it by at most one buffer per replica.
+worth a reviewer's time, see ``levels``) with ``near_threshold_rate`` (or ``rate``, if
+higher). Records are buffered and written as one new object per flush (S3 has no append),
+so a crash loses at most one buffer of samples, never a written part. Each day's partition
+stops growing at ``max_partition_bytes``: the writer counts what the partition already holds
+when it first writes to a day (a restarted replica keeps to the cap) and drops samples past
+it, counting them in ``dropped_over_cap``. Replicas do not share a count: each starts from
+the size it first saw, so with N replicas a day can reach N times the cap at worst.
 """
 
 from __future__ import annotations
@@ -113,7 +113,8 @@ class CaptureSink:
                     decision.score, self.threshold, self.config.near_threshold_margin
                 )
                 near = level == "near_threshold"
-                rate = self.config.near_threshold_rate if near else self.config.rate
+                # Near the threshold never samples less than elsewhere.
+                rate = max(self.config.rate, self.config.near_threshold_rate * near)
                 if self._random.random() >= rate:
                     continue
                 self.stats.sampled += 1
