@@ -33,6 +33,8 @@ class DecisionObserver:
         self.capture = capture
 
     def install(self, app: FastAPI) -> None:
+        if self.capture is not None:
+            app.add_event_handler("shutdown", self._flush_capture)
         if self.metrics is None:
             return
 
@@ -63,10 +65,13 @@ class DecisionObserver:
             for item, result in zip(items, results, strict=True)
         ]
         if self.capture.offer(decisions):
-            try:
-                await asyncio.to_thread(self.capture.flush)
-            except DataError as exc:
-                logger.warning("capture write failed (kept for the next flush): %s", exc)
+            await self._flush_capture()
+
+    async def _flush_capture(self) -> None:
+        try:
+            await asyncio.to_thread(self.capture.flush)
+        except DataError as exc:
+            logger.warning("capture write failed (kept for the next flush): %s", exc)
 
 
 def capture_sink(config: ServingConfig) -> CaptureSink | None:

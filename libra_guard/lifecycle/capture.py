@@ -10,13 +10,14 @@ One record per captured item: ``captured_at`` (UTC, ISO 8601), ``question``, ``r
 here: headers, and so the API key, never reach a record.
 
 Sampling: every item is kept with probability ``rate``; items near the threshold (the cases
-worth a reviewer's time, see ``levels``) with ``near_threshold_rate`` (or ``rate``, if
-higher). Records are buffered and written as one new object per flush (S3 has no append),
-so a crash loses at most one buffer of samples, never a written part. Each day's partition
-stops growing at ``max_partition_bytes``: the writer counts what the partition already holds
-when it first writes to a day (a restarted replica keeps to the cap) and drops samples past
-it, counting them in ``dropped_over_cap``. Replicas do not share a count: each starts from
-the size it first saw, so with N replicas a day can reach N times the cap at worst.
+worth a reviewer's time, see ``levels``) with ``near_threshold_rate`` (or ``rate``, if higher).
+Records are buffered and written as one new object per flush (S3 has no append): when
+``flush_items`` are buffered, when the oldest is ``flush_s`` old, and when the API shuts down;
+a crash loses at most one buffer of samples, never a written part. Each day's partition stops
+growing at ``max_partition_bytes``: the writer counts what the partition already holds when it
+first writes to a day (a restarted replica keeps to the cap) and drops samples past it,
+counting them in ``dropped_over_cap``. Replicas do not share a count: each starts from the size
+it first saw, so with N replicas a day can reach N times the cap at worst.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import json
 import random
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +59,9 @@ class CaptureConfig(BaseModel):
         default=64 * 1024 * 1024, ge=1024, description="Size cap of one day's partition."
     )
     flush_items: int = Field(default=64, ge=1, description="Records buffered per written part.")
+    flush_s: float = Field(
+        default=60.0, gt=0, description="Oldest buffered record's age that forces a write."
+    )
     seed: int | None = Field(default=None, description="Sampling seed; unset: random.")
 
 
@@ -101,6 +106,7 @@ class CaptureSink:
         self._writer_id = uuid.uuid4().hex[:8]
         self._lock = threading.Lock()
         self._buffer: list[dict[str, Any]] = []
+        self._buffered_since: float | None = None
         self._partitions: dict[str, _Partition] = {}
 
     def offer(self, decisions: Sequence[Decision], now: datetime | None = None) -> bool:
@@ -119,7 +125,12 @@ class CaptureSink:
                     continue
                 self.stats.sampled += 1
                 self._buffer.append(_record(decision, level, self.threshold, moment))
-            return len(self._buffer) >= self.config.flush_items
+                if self._buffered_since is None:
+                    self._buffered_since = time.monotonic()
+            if not self._buffer:
+                return False
+            age = time.monotonic() - (self._buffered_since or time.monotonic())
+            return len(self._buffer) >= self.config.flush_items or age >= self.config.flush_s
 
     def flush(self) -> None:
         """Write the buffered records, one part per day present in the buffer.
@@ -129,6 +140,7 @@ class CaptureSink:
         """
         with self._lock:
             records, self._buffer = self._buffer, []
+            self._buffered_since = None
         by_day: dict[str, list[dict[str, Any]]] = {}
         for record in records:
             by_day.setdefault(record["captured_at"][:10], []).append(record)
@@ -138,6 +150,7 @@ class CaptureSink:
             except DataError:
                 with self._lock:
                     self._buffer[:0] = day_records
+                    self._buffered_since = self._buffered_since or time.monotonic()
                 raise
 
     def _write_day(self, day: str, records: list[dict[str, Any]]) -> None:

@@ -16,7 +16,7 @@ from tests.charts.manifests import by_kind, render, render_error, validate_objec
 
 CHART = "libra-guard"
 ON = {
-    "capture": {"uri": "s3://libra-captures/guard", "rate": 0.05},
+    "serving": {"capture": {"uri": "s3://libra-captures/guard", "rate": 0.05}},
     "drift": {"enabled": True, "kfpHost": "http://ml-pipeline.kubeflow:8888"},
     "monitoring": {"podMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}}},
 }
@@ -69,7 +69,7 @@ def test_monitoring_capture_and_drift_when_enabled(helm, tmp_path) -> None:
     for app in serve_apps(objects):
         capture = ServingConfig.model_validate(app["args"]["serving"]).capture
         assert capture is not None and capture.uri == "s3://libra-captures/guard"
-        assert capture.rate == 0.05 and capture.max_partition_bytes == 64 * 1024 * 1024
+        assert capture.rate == 0.05 and capture.near_threshold_rate == 0.5
 
     (cronjob,) = by_kind(objects, "CronJob")
     validate_object(cronjob)
@@ -86,9 +86,9 @@ def test_monitoring_capture_and_drift_when_enabled(helm, tmp_path) -> None:
 
 def test_drift_without_capture_fails_with_the_key_to_set(helm) -> None:
     error = render_error(CHART, set_values=("drift.enabled=true",))
-    assert "capture.uri" in error
+    assert "serving.capture.uri" in error
 
 
 def test_a_capture_uri_that_is_not_s3_is_refused(helm) -> None:
-    error = render_error(CHART, set_values=("capture.uri=/tmp/captures",))
+    error = render_error(CHART, set_values=("serving.capture.uri=/tmp/captures",))
     assert "capture" in error and "uri" in error

@@ -96,14 +96,11 @@ field present, so keys whose value is null (which Helm drops from values) are pu
 */}}
 {{- define "libra-guard.serveConfig" -}}
 {{- $serving := deepCopy .Values.serving }}
-{{- range $key := list "autoscaling" "torch_threads" }}
+{{- range $key := list "autoscaling" "torch_threads" "capture" }}
 {{- if not (hasKey $serving $key) }}
 {{- $_ := set $serving $key nil }}
 {{- end }}
 {{- end }}
-{{- with .Values.capture }}{{ if .uri }}
-{{- $_ := set $serving "capture" (dict "uri" .uri "rate" .rate "near_threshold_rate" .nearThresholdRate "near_threshold_margin" .nearThresholdMargin "max_partition_bytes" (int64 .maxPartitionBytes)) }}
-{{- end }}{{ end }}
 {{- $modelApp := include "libra-guard.modelApp" . }}
 {{- $uri := .Values.model.uri | default (printf "models:/%s/%s" .Values.model.name .Values.model.version) }}
 {{- $facts := dict "name" .Values.model.name "version" .Values.model.version "aliases" .Values.model.aliases "lineage" .Values.model.lineage }}
