@@ -50,7 +50,7 @@ class GuardMetrics:
         )
         self._score = metrics.Histogram(
             "libra_guard_score",
-            description="P(不安全) of judged items.",
+            description="P(unsafe) of judged items.",  # Ray takes ASCII descriptions only
             boundaries=SCORE_BOUNDS,
             tag_keys=("task",),
         )

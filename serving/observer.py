@@ -14,6 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 
@@ -34,7 +35,15 @@ class DecisionObserver:
 
     def install(self, app: FastAPI) -> None:
         if self.capture is not None:
-            app.add_event_handler("shutdown", self._flush_capture)
+            inner = app.router.lifespan_context
+
+            @asynccontextmanager
+            async def _flush_at_shutdown(app_: FastAPI):
+                async with inner(app_) as state:
+                    yield state
+                await self._flush_capture()
+
+            app.router.lifespan_context = _flush_at_shutdown
         if self.metrics is None:
             return
 

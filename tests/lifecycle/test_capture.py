@@ -72,7 +72,8 @@ def test_a_partition_stops_growing_at_its_cap_even_after_a_restart(s3_bucket: st
 
 def test_a_served_decision_is_captured_without_the_api_key(tiny_guard: Path, tmp_path) -> None:  # noqa: F811
     key = "s3cret-key-never-captured"
-    capture = CaptureConfig(uri=str(tmp_path / "cap"), rate=1.0, flush_items=1)
+    # A buffer larger than the traffic: the record is written when the API shuts down.
+    capture = CaptureConfig(uri=str(tmp_path / "cap"), rate=1.0, flush_items=1000)
     config = ServingConfig(**LIMITS, capture=capture)
     with running_plain_server(resolve_model(str(tiny_guard)), config, api_key=key) as url:
         question, response, _ = PAIRS[1]
@@ -85,6 +86,7 @@ def test_a_served_decision_is_captured_without_the_api_key(tiny_guard: Path, tmp
         assert answer.status_code == 200, answer.text
         refused = requests.post(f"{url}/v1/moderate", json={"question": "x"}, timeout=60)
         assert refused.status_code == 401
+        assert not (tmp_path / "cap").exists()
     (record,) = list(read_captures(str(tmp_path / "cap")))
     assert (record["question"], record["response"]) == (question, response)
     assert record["score"] == pytest.approx(answer.json()["results"][0]["score"], abs=1e-6)
