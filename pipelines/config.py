@@ -151,25 +151,30 @@ class PipelineConfig(BaseModel):
         }
 
     def source_fingerprint(self) -> str:
-        """sha256 of the real-data files' bytes (empty without any; remote URIs are not
-        read): part of ``prepare_data``'s cache key, so an edited file is never served stale.
-        One source alone keeps the fingerprint it had before extra sources existed."""
-        local = [
-            uri
-            for uri in [self.demo.real_data, *self.demo.extra_real_data]
-            if uri and "://" not in uri
+        """sha256 of the real-data file's bytes (empty without one or for remote URIs), mixed
+        with the extra real sources' and the teacher config's when there are any: part of
+        ``prepare_data``'s cache key, so an edited file is never served stale."""
+        real = self.demo.real_data
+        fingerprint = _file_sha256(real, "real_data") if real and "://" not in real else ""
+        extras = [
+            _file_sha256(uri, "extra_real_data")
+            for uri in self.demo.extra_real_data
+            if "://" not in uri
         ]
-        digests = [_file_sha256(Path(uri)) for uri in local]
-        if len(digests) <= 1:
-            return "".join(digests)
-        return hashlib.sha256("\n".join(digests).encode()).hexdigest()
+        if extras:
+            mixed = "+".join([fingerprint, *extras])
+            fingerprint = hashlib.sha256(mixed.encode("ascii")).hexdigest()
+        teacher = self.demo.teacher_config
+        if teacher:
+            mixed = f"{fingerprint}+{_file_sha256(teacher, 'teacher_config')}"
+            fingerprint = hashlib.sha256(mixed.encode("ascii")).hexdigest()
+        return fingerprint
 
 
-def _file_sha256(path: Path) -> str:
+def _file_sha256(name: str, field: str) -> str:
+    path = Path(name)
     if not path.is_file():
-        raise ConfigError(
-            f"real-data source {path} is not a file; fix demo.real_data/extra_real_data"
-        )
+        raise ConfigError(f"{field} {name} is not a file; fix demo.{field} in the config")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
