@@ -7,6 +7,9 @@ scrapes them. Ray prefixes every name with ``ray_``: ``libra_guard_decisions_tot
 ``ray_libra_guard_decisions_total``. ``METRIC_NAMES`` lists the scraped names, which the
 chart's dashboard queries (a test checks each against a live scrape).
 
+Ray 2.60 records each histogram observation as its bucket's midpoint, so a histogram's
+``_sum`` (and a mean from it) is approximate; bucket counts and quantiles from them are not.
+
 Windows per item (long texts judged in overlapping windows) are not exported yet: the scores
 the ingress receives do not say how many windows each item took.
 """

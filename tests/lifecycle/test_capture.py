@@ -96,3 +96,15 @@ def test_a_served_decision_is_captured_without_the_api_key(tiny_guard: Path, tmp
 
 def test_capture_is_off_by_default() -> None:
     assert ServingConfig().capture is None
+
+
+def test_serve_capture_options_override_the_file_and_refuse_a_rate_alone() -> None:
+    from libra_guard.cli.serve import with_capture
+    from libra_guard.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--capture-rate needs --capture"):
+        with_capture(ServingConfig(), None, 0.2)
+    configured = ServingConfig(capture=CaptureConfig(uri="s3://a/b", near_threshold_rate=0.9))
+    updated = with_capture(configured, None, 0.0).capture
+    assert (updated.uri, updated.rate, updated.near_threshold_rate) == ("s3://a/b", 0.0, 0.9)
+    assert with_capture(ServingConfig(), "s3://c/d", None).capture.uri == "s3://c/d"
