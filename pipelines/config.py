@@ -62,6 +62,11 @@ class PipelineOptions(BaseModel):
 
     image: str = PROJECT_IMAGE
     use_gpu: bool = Field(default=False, description="Request one nvidia.com/gpu per task.")
+    gpu_in_task: bool = Field(
+        default=False,
+        description="With cluster wiring, also request the GPU on the training task itself "
+        "(training_backend local in the cluster). Off: the RayJob's workers request theirs.",
+    )
     resources: TaskResources = Field(default_factory=TaskResources)
     cluster: ClusterWiring | None = Field(
         default_factory=ClusterWiring, description="None: no Kubernetes env wiring (local)."

@@ -56,9 +56,11 @@ def model_app_config(
 
 
 def serve_document(applications: list[dict], *, host: str, port: int) -> dict:
-    """The whole ``ServeDeploySchema`` document."""
+    """The whole ``ServeDeploySchema`` document. A proxy on every node (Serve's default): on
+    a RayService, KubeRay probes each worker's ``localhost:8000/-/healthz`` for readiness
+    (``ray-operator/controllers/ray/common/pod.go``), so a worker without one stays NotReady."""
     return {
-        "proxy_location": "HeadOnly",
+        "proxy_location": "EveryNode",
         "http_options": {"host": host, "port": port},
         "applications": applications,
     }
