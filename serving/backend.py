@@ -20,7 +20,8 @@ from typing import Protocol
 from libra_guard.data.schema import SAFE, UNSAFE
 from libra_guard.levels import LevelThresholds
 from serving.config import ServingConfig
-from serving.judge_runner import Pair
+from serving.http_errors import Overloaded
+from serving.judge_runner import ExplainBusy, Pair
 from serving.schemas import (
     VERDICT_OF_LABEL,
     Health,
@@ -33,14 +34,20 @@ from serving.schemas import (
     Verdict,
 )
 
+#: The reasons /healthz gives: fixed phrases, so no exception text (paths, hosts) leaks.
+CANARY_FAILED = "the canary item did not score"
+CANARY_TIMED_OUT = "the canary item did not score in time"
+NO_MODEL = "no model is ready"
+
 
 @dataclass(frozen=True)
 class Scored:
-    """P(不安全) of one pair, the model version that computed it and that version's
-    calibrated level thresholds (``None``: not calibrated)."""
+    """P(不安全) of one pair (maximum over its windows), windows read, the model version and
+    that version's calibrated level thresholds (``None``: not calibrated)."""
 
     score: float
     model: ModelRef
+    windows: int = 1
     levels: LevelThresholds | None = None
 
 
@@ -78,6 +85,10 @@ class GuardBackend(Protocol):
 
     async def health(self) -> Health: ...
 
+    async def text_limit(self) -> int | None:
+        """Characters one question/response may have, from the loaded model's window."""
+        ...
+
 
 def to_pair(item: ModerationItem) -> Pair:
     """The (question, response) the guard judges; see the module docstring for prompts."""
@@ -103,6 +114,7 @@ def build_results(
             level=level,
             label=label,
             score=min(1.0, max(0.0, one.score)),
+            windows=one.windows,
             task="prompt" if item.response is None else "response",
             model=one.model,
         )
@@ -127,7 +139,7 @@ class LocalStream:
 
     async def add(self, delta: str) -> Scored:
         score = await self._runner.on_model_thread(lambda: self._verdict.add(delta))
-        return Scored(min(1.0, max(0.0, score)), self._ref, self._levels)
+        return Scored(min(1.0, max(0.0, score)), self._ref, levels=self._levels)
 
 
 class LocalBackend:
@@ -135,17 +147,22 @@ class LocalBackend:
 
     def __init__(self, runner, description: ModelDescription, config: ServingConfig) -> None:
         self._runner = runner
-        self._description = description
+        self._description = description.model_copy(
+            update={"max_chars": runner.max_text_chars, "window_tokens": runner.window_tokens}
+        )
         self._ref = ModelRef(name=description.name, version=description.version)
         self._levels = levels_of(description)
         self._config = config
 
     async def score(self, pairs: Sequence[Pair]) -> list[Scored]:
-        scores = await self._runner.scores(pairs, batch_size=self._config.batch_max_size)
-        return [Scored(score, self._ref, self._levels) for score in scores]
+        scored = await self._runner.scores(pairs, batch_size=self._config.batch_max_size)
+        return [Scored(one.score, self._ref, one.windows, self._levels) for one in scored]
 
     async def explain(self, pairs: Sequence[Pair]) -> list[str]:
-        return await self._runner.critiques(pairs, self._config.explain_max_new_tokens)
+        try:
+            return await self._runner.critiques(pairs, self._config.explain_max_new_tokens)
+        except ExplainBusy as exc:
+            raise Overloaded(str(exc), self._config.retry_after_s) from exc
 
     async def open_stream(self, question: str) -> LocalStream:
         """A streaming judgement of a response to ``question`` (the prefix cached now)."""
@@ -159,9 +176,10 @@ class LocalBackend:
     async def describe(self) -> ModelDescription:
         return self._description
 
+    async def text_limit(self) -> int | None:
+        return self._runner.max_text_chars
+
     async def health(self) -> Health:
-        try:
-            await self._runner.canary()
-        except Exception as exc:
-            return Health(status="unavailable", reason=f"the canary item failed: {exc}")
+        if not await self._runner.ready():
+            return Health(status="unavailable", reason=CANARY_FAILED)
         return Health(status="ready", model=self._ref)

@@ -21,9 +21,11 @@ import uvicorn
 
 from libra_guard.errors import ConfigError
 from serving.api import create_api
+from serving.auth import server_api_key
 from serving.backend import LocalBackend
 from serving.config import ServingConfig
 from serving.model_source import ResolvedModel
+from serving.observer import DecisionObserver, capture_sink
 
 START_TIMEOUT_S = 30.0
 
@@ -51,8 +53,18 @@ def running_plain_server(
     """
     from serving.judge_runner import JudgeRunner
 
-    runner = JudgeRunner(model.folder, torch_threads=config.torch_threads)
-    app = create_api(LocalBackend(runner, model.description, config), config, api_key)
+    if api_key is None:
+        api_key = server_api_key(host, config.auth_required)
+    runner = JudgeRunner(
+        model.folder,
+        torch_threads=config.torch_threads,
+        max_windows=config.max_windows,
+        explain_max_concurrent=config.explain_max_concurrent,
+        canary_max_age_s=config.canary_max_age_s,
+    )
+    backend = LocalBackend(runner, model.description, config)
+    observer = DecisionObserver(capture=capture_sink(config))
+    app = create_api(backend, config, api_key, observer=observer)
     port = port or free_port(host)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)

@@ -20,9 +20,12 @@ do not change, so their key-value cache is kept between deltas:
 The ids scored after each delta are exactly the one-shot ids of the text so far, so the score
 equals ``GuardJudge.verdict_scores`` of the whole text up to floating-point summation order.
 
-Long streams: when the prompt no longer fits the model's window, the stream falls back to the
-judge's one-shot scoring of the whole text (``GuardJudge.verdict_scores``), so it follows the
-same rule for long text as every other path, and drops its cache.
+Long streams: once the judge would read the text in more than one window (the response past
+the model's ``window_tokens``, or the prompt past its context; ``windows.pair_windows``), each
+delta is scored one-shot by the judge (``GuardJudge.verdict_scores``: the maximum over the
+windows), so a stream follows the same windowing rule as every other path; the cache is
+dropped. Streaming inside the last window only (earlier windows' scores are final) is not
+built yet.
 """
 
 from __future__ import annotations
@@ -73,8 +76,7 @@ class StreamingVerdict:
             ).input_ids
             + self._judge._prefix_ids
         )
-        limit = self._judge._max_positions
-        if limit and len(full) > limit:
+        if not self._one_window(full):
             return self._one_shot()
         common = _common_prefix(self._cached_ids, full)
         if common < len(self._cached_ids):
@@ -111,6 +113,14 @@ class StreamingVerdict:
             )
         self.tokens_run += len(ids)
         return output.logits[0, -1, :]
+
+    def _one_window(self, full: list[int]) -> bool:
+        """Whether the judge reads the text so far as one window (``windows.pair_windows``):
+        the response within ``window_tokens`` and the prompt within the model's context."""
+        response_tokens = len(self._tokenizer(self._response, add_special_tokens=False).input_ids)
+        limit = self._judge._max_positions
+        fits = not limit or len(full) + 1 <= limit
+        return fits and response_tokens <= self._judge.window_tokens
 
     def _crop_to(self, length: int) -> None:
         """Drop cached positions past ``length`` (``crop`` takes how many to remove)."""
