@@ -170,6 +170,16 @@ keys stay out of the serving pods.
     configMapKeyRef:
       name: {{ .Values.platform.configMapName }}
       key: mlflow_tracking_uri
+- name: MLFLOW_TRACKING_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.platform.mlflowAuthSecretName }}
+      key: username
+- name: MLFLOW_TRACKING_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.platform.mlflowAuthSecretName }}
+      key: password
 - name: LIBRA_S3_ENDPOINT
   valueFrom:
     configMapKeyRef:
