@@ -6,7 +6,7 @@ only through its path.
 """
 
 from kfp import dsl
-from kfp.dsl import Dataset, Output
+from kfp.dsl import Artifact, Dataset, Output
 
 from components import COMPONENT_OPTIONS, PROJECT_IMAGE
 
@@ -17,6 +17,7 @@ def prepare_data(
     stage1_data: Output[Dataset],
     stage2_data: Output[Dataset],
     test_data: Output[Dataset],
+    quarantine: Output[Artifact],
     source_fingerprint: str = "",
 ) -> None:
     """Write the stage-1, stage-2 and test datasets of one pipeline run.
@@ -34,6 +35,10 @@ def prepare_data(
             training part of ``real_data``); same metadata.
         test_data: output JSONL of held-out rows, none of whose (question, response) pairs
             occurs in training; same metadata plus ``removed_overlap``.
+        quarantine: output folder holding each dataset's quarantine file
+            (``stage1.quarantine.jsonl``, ..., and ``real.quarantine.jsonl`` with real data:
+            every rejected record with its line and reason); metadata: the count per file.
+            Also logged to MLflow, with the counts as metrics.
         source_fingerprint: the sha256 of ``real_data``'s content (empty without real data);
             only part of the cache key, so a changed file is never served from the cache.
     """
@@ -64,6 +69,16 @@ def prepare_data(
                 {"sha256": report.digest, "rows": report.kept, "quarantined": report.quarantined}
             )
         test_data.metadata["removed_overlap"] = prepared.removed_from_test
+        # The quarantine files live in the temporary folder; keep them as an artifact.
+        kept_quarantine = Path(quarantine.path)
+        staging = kept_quarantine.with_name(f".{kept_quarantine.name}.partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        for name, report in prepared.quarantine_reports().items():
+            shutil.copyfile(report.quarantine_path, staging / f"{name}.quarantine.jsonl")
+            quarantine.metadata[name] = report.quarantined
+        shutil.rmtree(kept_quarantine, ignore_errors=True)
+        os.replace(staging, kept_quarantine)
     # The run command exports the parent run's id; it is no parameter so that it stays out of
     # the cache key (a reused step logs nothing again).
     parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
@@ -73,8 +88,10 @@ def prepare_data(
             "prepare_data",
             params=config.model_dump(mode="json", exclude={"train"}),
             metrics={
-                f"{name}_rows": artifact.metadata["rows"] for name, artifact in outputs.items()
+                **{f"{name}_rows": artifact.metadata["rows"] for name, artifact in outputs.items()},
+                **{f"{name}_quarantined": count for name, count in quarantine.metadata.items()},
             },
+            artifacts=[quarantine.path],
         )
         for name, artifact in outputs.items():
             context = "evaluation" if name == "test" else "training"

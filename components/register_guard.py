@@ -29,7 +29,7 @@ def register_guard(
         guard_model: the final model folder (from ``finetune_guard``); its metadata carries
             ``base_model`` and the training data digests.
         test_data: the held-out set it was judged on (its digest joins the lineage).
-        decision: the gate's decision JSON (its summary joins the lineage).
+        decision: the gate's decision JSON (its summary and compared champion join the version).
         parent_run_id: the pipeline run's MLflow parent run; the model is logged there.
         pipeline_run: the orchestrator's run name (KFP run or local run folder).
         git_commit: the commit of the code that built the pipeline; empty: ask git where
@@ -43,6 +43,7 @@ def register_guard(
     from collections import namedtuple
     from pathlib import Path
 
+    from libra_guard.promotion.champion import record_compared_champion
     from libra_guard.tracking import registry, runs
 
     outputs = namedtuple("RegisterOutputs", ["version"])
@@ -65,6 +66,8 @@ def register_guard(
         lineage["git_commit"] = git_commit
     stage_run_id = runs.stage_run_id(parent_run_id, "register_guard")
     registered = registry.log_and_register(guard_model.path, lineage, run_id=stage_run_id)
+    # deploy_guard moves champion only if it still names the version the gate compared with.
+    record_compared_champion(registered.version, verdict.get("champion_version"))
     runs.finish_run(stage_run_id)
     print(f"registered {registry.MODEL_NAME} version {registered.version} as challenger")
     return outputs(str(registered.version))

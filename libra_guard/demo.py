@@ -79,6 +79,12 @@ class PreparedData:
     test: Path
     reports: dict[str, ValidationReport] = field(default_factory=dict)
     removed_from_test: int = 0
+    #: Validation of ``real_data`` before its split (its bad rows are quarantined there).
+    real_report: ValidationReport | None = None
+
+    def quarantine_reports(self) -> dict[str, ValidationReport]:
+        """Every validation whose quarantine file a run keeps: the datasets, and real data."""
+        return {**({"real": self.real_report} if self.real_report else {}), **self.reports}
 
     def digests(self) -> dict[str, str]:
         return {name: report.digest for name, report in self.reports.items()}
@@ -108,6 +114,7 @@ def prepare_data(config: DemoConfig, data_dir: Path, settings: Settings, log: Lo
         *generate(config.test_rows_per_source, seed + 101).rows,
         *generate(config.test_rows_per_source, seed + 102, hard=True).rows,
     ]
+    real = None
     if config.real_data:
         real = _validated(config.real_data, data_dir / "real.jsonl", settings, log)
         real_rows = read_rows(real.out_path, settings)
@@ -132,6 +139,7 @@ def prepare_data(config: DemoConfig, data_dir: Path, settings: Settings, log: Lo
         test=paths["test"],
         reports=reports,
         removed_from_test=removed,
+        real_report=real,
     )
 
 

@@ -21,6 +21,7 @@ import uvicorn
 
 from libra_guard.errors import ConfigError
 from serving.api import create_api
+from serving.auth import server_api_key
 from serving.backend import LocalBackend
 from serving.config import ServingConfig
 from serving.model_source import ResolvedModel
@@ -51,7 +52,15 @@ def running_plain_server(
     """
     from serving.judge_runner import JudgeRunner
 
-    runner = JudgeRunner(model.folder, torch_threads=config.torch_threads)
+    if api_key is None:
+        api_key = server_api_key(host, config.auth_required)
+    runner = JudgeRunner(
+        model.folder,
+        torch_threads=config.torch_threads,
+        max_windows=config.max_windows,
+        explain_max_concurrent=config.explain_max_concurrent,
+        canary_max_age_s=config.canary_max_age_s,
+    )
     app = create_api(LocalBackend(runner, model.description, config), config, api_key)
     port = port or free_port(host)
     server = uvicorn.Server(

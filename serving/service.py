@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from libra_guard.errors import ModelError
 from libra_guard.settings import Settings
+from serving.auth import server_api_key
 from serving.config import ServingConfig
 from serving.model_source import resolve_model
 from serving.rollout.base import ModelTarget, RolloutResult, roll_out
@@ -60,13 +61,16 @@ def start_service(
 
     Raises:
         ModelError: the model cannot be resolved or did not start (the reason says why).
-        ConfigError: ``LIBRA_RAY_ADDRESS`` names no reachable cluster.
+        ConfigError: ``LIBRA_RAY_ADDRESS`` names no reachable cluster, or auth is required
+            (``host`` is not loopback) and ``LIBRA_API_KEY`` is empty.
     """
     import ray
 
     from libra_guard.training.ray_runtime import ensure_ray
 
     settings = settings or Settings()
+    # Refused here, before anything starts, when auth is required and the key is empty.
+    server_api_key(host, config.auth_required)
     resolved = resolve_model(model, tracking_uri=settings.tracking_uri)
     description = resolved.description
     target = ModelTarget(

@@ -16,6 +16,7 @@ from typing import Any
 
 from libra_guard.tracking import runs
 from libra_guard.training.config import TrainConfig
+from libra_guard.training.curve import TrainingCurve
 from libra_guard.training.runner import StageOutcome
 
 
@@ -64,5 +65,6 @@ def report_stage(
                 "rows": outcome.rows,
             },
             metrics=figures,
+            step_metrics=TrainingCurve.load(Path(outcome.model_dir)).series(),
             tags={"libra.model_uri": model.uri},
         )

@@ -5,7 +5,9 @@ trained on the corpus and a random-init Qwen2 model), runs stage 1 on the synthe
 stage 2 on the real rows starting from stage 1's weights, and writes ``OUT/stage1``,
 ``OUT/stage2`` and ``OUT/final`` (the model plus ``libra_guard.json`` provenance). Every folder
 is written under a temporary name and renamed, so a folder that exists is complete: running
-the same command again skips finished stages and resumes an unfinished one from its last checkpoint.
+the same command again skips finished stages and resumes an unfinished one from its last checkpoint,
+but only when the stage's run key (``run_key.py``: settings, data digest, starting model) is the
+same; otherwise it stops with the reason, and ``restart=True`` (``--restart``) starts fresh.
 
 Usage (the CLI wraps this)::
 
@@ -29,6 +31,7 @@ from pathlib import Path
 from libra_guard.data.schema import GuardRow
 from libra_guard.data.split import split_by_question
 from libra_guard.errors import ModelError
+from libra_guard.modeling.base_models import is_s3, s3_worker_env
 from libra_guard.modeling.factory import build_tiny_base, replace_folder
 from libra_guard.modeling.features import training_target
 from libra_guard.modeling.presets import is_preset
@@ -36,8 +39,20 @@ from libra_guard.modeling.prompt import build_user_message
 from libra_guard.settings import Settings
 from libra_guard.training.checkpoint import MODEL_DIR
 from libra_guard.training.config import StageName, TrainConfig
+from libra_guard.training.curve import CURVE_FILE, TrainingCurve
 from libra_guard.training.loop import train_stage_per_worker
 from libra_guard.training.ray_runtime import ensure_ray
+from libra_guard.training.run_key import (
+    base_run_key,
+    checkpoint_key,
+    discard_checkpoints,
+    discard_outputs,
+    ensure_same_run,
+    record_checkpoint_key,
+    recorded_key,
+    stage_run_key,
+    write_key_file,
+)
 from libra_guard.training.storage import checkpoint_storage
 
 STAGE_INFO = "libra_guard_stage.json"
@@ -60,6 +75,7 @@ class StageOutcome:
     skipped: bool = False
     best_step: int | None = None
     best_val_accuracy: float | None = None
+    run_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -78,17 +94,21 @@ def train_guard(
     *,
     settings: Settings | None = None,
     data_digests: dict | None = None,
+    restart: bool = False,
     log=print,
 ) -> TrainingOutcome:
-    """Run both stages and write ``out_dir/final``; resumes or skips what an earlier run did.
+    """Run both stages and write ``out_dir/final``; resumes or skips what an earlier run did
+    with the same run keys; ``restart`` first discards every earlier output and checkpoint.
 
     Raises:
+        RunMismatchError: earlier work in ``out_dir`` came from other inputs (and no restart).
         ModelError: the base cannot be built or loaded, or training fails on a worker.
     """
     settings = settings or Settings()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _start_ray(settings)
+    if restart:
+        _discard_earlier_work(config, out_dir, settings, log)
     source = _prepare_base(config, [*stage1_rows, *stage2_rows], out_dir, log)
     stage1 = _run_stage("stage1", config, stage1_rows, source, out_dir, settings, log)
     stage2_mix, validation = stage2_inputs(stage2_rows, stage1_rows, config, log)
@@ -137,7 +157,6 @@ def run_stage(
     settings = settings or Settings()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    _start_ray(settings)
     return _run_stage(name, config, rows, source, out_dir, settings, log, validation=validation)
 
 
@@ -248,12 +267,15 @@ def stage_loop_config(
     rows: Sequence[GuardRow],
     source: str,
     validation: Mapping[str, Sequence[GuardRow]] | None = None,
+    settings: Settings | None = None,
 ) -> dict:
     """The ``train_loop_config`` handed to every worker of one stage."""
     stage = config.stage(name)
     return {
         "stage": name,
         "model_source": source,
+        # Absolute: workers do not share the driver's working directory.
+        "model_cache": str(((settings or Settings()).state_dir / "models" / "bases").resolve()),
         "rows": [row.to_json_dict() for row in rows],
         "method": config.method(name),
         "lora": config.lora.model_dump(mode="json"),
@@ -274,6 +296,7 @@ def stage_loop_config(
         },
         "evals_per_epoch": stage.evals_per_epoch,
         "prompt_loss_weight": stage.prompt_loss_weight,
+        "gradient_checkpointing": config.gradient_checkpointing,
     }
 
 
@@ -281,11 +304,16 @@ def _prepare_base(config: TrainConfig, rows: Sequence[GuardRow], out_dir: Path, 
     if not is_preset(config.base):
         return config.base
     base_dir = out_dir / "base"
+    key = base_run_key(
+        config.base, config.preset_dims().model_dump(), (row.to_json_dict() for row in rows)
+    )
     if (base_dir / "config.json").is_file():
+        ensure_same_run(recorded_key(base_dir), key, what=f"the {config.base} base in {base_dir}")
         log(f"reusing the {config.base} base (tokenizer and initial weights) in {base_dir}")
         return str(base_dir.resolve())
     started = time.perf_counter()
     build_tiny_base(guard_corpus(rows), config.preset_dims(), base_dir)
+    write_key_file(base_dir, key)
     log(f"built the {config.base} base in {base_dir} ({time.perf_counter() - started:.1f}s)")
     return str(base_dir.resolve())
 
@@ -305,20 +333,30 @@ def _run_stage(
 
     stage_dir = out_dir / name
     info_file = stage_dir / STAGE_INFO
+    loop_config = stage_loop_config(name, config, rows, source, validation, settings)
+    key = stage_run_key(name, loop_config, source)
     if info_file.is_file():
-        log(f"{name}: already finished in {stage_dir}, skipping")
         info = json.loads(info_file.read_text(encoding="utf-8"))
+        ensure_same_run(info.get("run_key"), key, what=f"the finished {name} in {stage_dir}")
+        log(f"{name}: already finished in {stage_dir}, skipping")
         return StageOutcome(**{**info, "skipped": True})
     if not rows:
         raise ModelError(f"{name} has no training rows; pass a non-empty data file")
     storage = checkpoint_storage(config.storage_path, out_dir, name, settings)
+    start_step = 0
     if storage.has_snapshot():
+        where = f"the {name} checkpoints in {storage.display}"
+        ensure_same_run(checkpoint_key(storage), key, what=where)
+        start_step = storage.latest_step()
         log(f"{name}: resuming from the last checkpoint in {storage.display}")
     else:
+        record_checkpoint_key(storage, key)
         log(f"{name}: training {config.method(name)} on {len(rows)} rows from {source}")
+    # Only now: a stage that is skipped or refused above needs no Ray cluster.
+    _start_ray(settings)
     trainer = TorchTrainer(
         train_stage_per_worker,
-        train_loop_config=stage_loop_config(name, config, rows, source, validation),
+        train_loop_config=loop_config,
         scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=config.use_gpu),
         run_config=RunConfig(
             name=storage.run_name,
@@ -328,12 +366,16 @@ def _run_stage(
             checkpoint_config=CheckpointConfig(num_to_keep=2),
             # Ray Train logs every report at INFO; our progress lines say what matters.
             logging_config=LoggingConfig(log_level="WARNING"),
+            worker_runtime_env=({"env_vars": s3_worker_env(settings)} if is_s3(source) else None),
         ),
     )
     started = time.perf_counter()
-    result = _fit(trainer, name)
+    result = _fit(trainer, name, config.max_failures)
     seconds = time.perf_counter() - started
     metrics = result.metrics or {}
+    recovered = _recovery_line(name, metrics, start_step, config.max_failures)
+    if recovered:
+        log(recovered)
     outcome = StageOutcome(
         name=name,
         method=config.method(name),
@@ -346,9 +388,13 @@ def _run_stage(
         resumed_from_step=int(metrics.get("resumed_from_step", 0)),
         best_step=_optional_int(metrics.get("best_step")),
         best_val_accuracy=_optional_float(metrics.get("best_val_accuracy")),
+        run_key=key,
     )
     with result.checkpoint.as_directory() as folder:
-        _publish(Path(folder) / MODEL_DIR, stage_dir, {STAGE_INFO: asdict(outcome)})
+        curve = json.loads(TrainingCurve.load(Path(folder)).to_json())
+        _publish(
+            Path(folder) / MODEL_DIR, stage_dir, {STAGE_INFO: asdict(outcome), CURVE_FILE: curve}
+        )
     if outcome.best_step is not None:
         log(
             f"{name}: kept the weights of step {outcome.best_step} "
@@ -361,6 +407,15 @@ def _run_stage(
     return outcome
 
 
+def _discard_earlier_work(config: TrainConfig, out_dir: Path, settings: Settings, log) -> None:
+    """``--restart``: remove the base, stage and final folders and both stages' checkpoints."""
+    removed = discard_outputs(out_dir, ("base", "stage1", "stage2", "final"))
+    for name in ("stage1", "stage2"):
+        if discard_checkpoints(checkpoint_storage(config.storage_path, out_dir, name, settings)):
+            removed.append(f"{name} checkpoints")
+    log(f"restart: discarded {', '.join(removed) or 'nothing (no earlier work)'} in {out_dir}")
+
+
 def _optional_int(value) -> int | None:
     return None if value is None else int(value)
 
@@ -369,19 +424,37 @@ def _optional_float(value) -> float | None:
     return None if value is None else float(value)
 
 
-def _fit(trainer, name: str):
+def _recovery_line(name: str, metrics: Mapping, start_step: int, max_failures: int) -> str:
+    """One line when Ray Train had to restart the stage's workers during this run: the last
+    attempt then resumed from a checkpoint written after the stage (re)started here."""
+    resumed = int(metrics.get("resumed_from_step", 0))
+    if resumed <= start_step:
+        return ""
+    return (
+        f"{name}: recovered from a lost or failed worker: Ray Train restarted the workers and "
+        f"they resumed from the checkpoint at step {resumed} of {int(metrics.get('step', 0))} "
+        f"(retries allowed: max_failures={max_failures})"
+    )
+
+
+def _fit(trainer, name: str, max_failures: int):
     from ray.train import TrainingFailedError
 
     try:
         result = trainer.fit()
     except TrainingFailedError as exc:
-        raise ModelError(f"{name} training failed: {exc}") from exc
+        first_line = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
+        raise ModelError(
+            f"{name} training failed after {max_failures} restart(s) of its workers "
+            f"(max_failures): {first_line}; rerun the same command to resume from the last "
+            "checkpoint"
+        ) from exc
     if result.checkpoint is None:
         raise ModelError(f"{name} finished without a checkpoint; see the worker log above")
     return result
 
 
-def _publish(source: Path, target: Path, extra_json: dict[str, dict]) -> None:
+def _publish(source: Path, target: Path, extra_json: dict[str, object]) -> None:
     """Copy the model folder ``source`` to ``target`` with extra JSON files, atomically."""
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))

@@ -18,6 +18,13 @@ smoke set, the alias move and the record are the same everywhere):
 
 The outcome is written as tags on the model version (``libra.rollout.status``,
 ``libra.rollout.reason``) so the registry alone says why a version is or is not champion.
+
+Promotions never race (``libra_guard.promotion.lock`` and ``champion``): the rollout holds the
+promotion lock (a file lock beside the registry, or a Kubernetes Lease with a RayService) from
+its first check of ``champion`` to the alias move, and the alias moves only if ``champion``
+still names the version the gate compared the challenger with. When it does not, nothing is
+deployed (or traffic goes back), the reason is recorded and ``ChampionMovedError`` fails the
+step.
 """
 
 from __future__ import annotations
@@ -27,9 +34,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from libra_guard.data.schema import GuardRow
+from libra_guard.promotion.champion import (
+    ChampionMovedError,
+    check_champion,
+    compared_champion,
+    move_champion,
+)
+from libra_guard.promotion.lock import promotion_lock
 from libra_guard.settings import Settings
 from libra_guard.tracking import registry
-from libra_guard.tracking.store import client
+from libra_guard.tracking.store import client, resolve_tracking_uri
 from serving.config import ServingConfig
 from serving.model_source import describe_registered
 from serving.rollout.base import ModelTarget, Rollout, RolloutResult, roll_out
@@ -65,6 +79,9 @@ def deploy_registered(
     ``port``: where a local Serve instance listens (not used with a RayService).
 
     Raises:
+        ChampionMovedError: ``champion`` no longer names the version the gate compared this
+            one with (another run promoted meanwhile); recorded on the version first.
+        PromotionLockError: another promotion held the lock too long.
         ModelError: the version does not exist in the registry.
         DataError: the evaluation gives no usable smoke item.
         RolloutError: the service cannot be read (e.g. the RayService is missing, or the
@@ -76,14 +93,24 @@ def deploy_registered(
     )
     settings = Settings()
     options = {"threshold": config.threshold, "tolerance": smoke_tolerance, "drain_s": drain_s}
-    if settings.serving_backend == "rayservice":
-        target = _registered_target(
-            version, f"models:/{registry.MODEL_NAME}/{version}", tracking_uri
-        )
-        rollout = RayServiceRollout.from_settings(settings, config)
-        result, mode = _roll_out(rollout, target, smoke, tracking_uri, options), "rayservice"
-    else:
-        result, mode = _roll_out_on_ray(version, smoke, config, host, port, tracking_uri, options)
+    mode = "rayservice" if settings.serving_backend == "rayservice" else "local"
+    try:
+        if mode == "rayservice":
+            target = _registered_target(
+                version, f"models:/{registry.MODEL_NAME}/{version}", tracking_uri
+            )
+            rollout = RayServiceRollout.from_settings(settings, config)
+            result = roll_out_registered(
+                rollout, target, smoke, tracking_uri=tracking_uri, **options
+            )
+        else:
+            result, mode = _roll_out_on_ray(
+                version, smoke, config, host, port, tracking_uri, options
+            )
+    except ChampionMovedError as exc:
+        failed = RolloutResult(served=False, version=str(version), reason=str(exc))
+        record_outcome(failed, mode, tracking_uri=tracking_uri)
+        raise
     record_outcome(result, mode, tracking_uri=tracking_uri)
     return result, mode
 
@@ -113,7 +140,9 @@ def _roll_out_on_ray(
     rollout = LocalServeRollout(config, host=host, port=port)
     try:
         rollout.start_serve()
-        return _roll_out(rollout, target, smoke, tracking_uri, options), mode
+        return roll_out_registered(
+            rollout, target, smoke, tracking_uri=tracking_uri, **options
+        ), mode
     finally:
         if ephemeral:
             ray.shutdown()
@@ -133,20 +162,48 @@ def _registered_target(version: str, model: str, tracking_uri: str | None) -> Mo
     )
 
 
-def _roll_out(
+def roll_out_registered(
     rollout: Rollout,
     target: ModelTarget,
     smoke: Sequence[SmokeItem],
-    tracking_uri: str | None,
-    options: dict,
+    *,
+    tracking_uri: str | None = None,
+    **options,
 ) -> RolloutResult:
-    """``roll_out`` that moves ``champion`` to ``target`` once it serves."""
+    """``roll_out`` under the promotion lock that moves ``champion`` to ``target`` once it
+    serves, if ``champion`` still names the version the gate compared it with.
 
-    def promote(serving_target: ModelTarget) -> ModelTarget:
-        registry.set_alias(serving_target.version, registry.CHAMPION, tracking_uri=tracking_uri)
-        return serving_target.with_alias(registry.CHAMPION)
+    Raises:
+        ChampionMovedError: before deploying, or at the alias move (after traffic went back).
+    """
+    tracking = resolve_tracking_uri(tracking_uri)
+    recorded, expected = compared_champion(target.version, tracking_uri=tracking)
+    moved: list[ChampionMovedError] = []
+    with promotion_lock(Settings(), tracking) as lock:
+        if not recorded:
+            # Registered outside the pipeline: no gate comparison to hold it to, so the
+            # champion found now is the one the rollout must not race past.
+            expected = registry.alias_version(registry.CHAMPION, tracking_uri=tracking)
+        check_champion(target.version, expected, tracking_uri=tracking)
 
-    return roll_out(rollout, target, smoke, on_serving=promote, **options)
+        def promote(serving_target: ModelTarget) -> ModelTarget:
+            lock.ensure_held()
+            try:
+                move_champion(serving_target.version, expected, tracking_uri=tracking)
+            except ChampionMovedError as exc:
+                moved.append(exc)
+                raise
+            return serving_target.with_alias(registry.CHAMPION)
+
+        result = roll_out(rollout, target, smoke, on_serving=promote, **options)
+    if moved:
+        raise moved[0]
+    if not recorded:
+        result.warnings.append(
+            f"v{target.version} records no gate comparison; champion was checked against "
+            f"{'v' + expected if expected else 'no champion'} as found when the rollout began"
+        )
+    return result
 
 
 def record_outcome(result: RolloutResult, mode: str, *, tracking_uri: str | None = None) -> None:
