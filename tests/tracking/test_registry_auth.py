@@ -21,7 +21,12 @@ import pytest
 import requests
 
 from libra_guard.errors import ModelError
-from libra_guard.tracking.registry import CHALLENGER, alias_version, log_and_register
+from libra_guard.tracking.registry import (
+    CHALLENGER,
+    alias_version,
+    log_and_register,
+    resolve_version,
+)
 
 USER = "libra-platform"
 PASSWORD = "a-generated-password-0123456789"
@@ -131,6 +136,8 @@ def test_registry_code_registers_with_credentials_from_env(auth_server, tiny_gua
     registered = log_and_register(tiny_guard, {"gate_decision": "pass"}, tracking_uri=auth_server)
     assert alias_version(CHALLENGER, tracking_uri=auth_server) == registered.version
 
+    assert resolve_version(registered.version, tracking_uri=auth_server) == registered.version
+
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "not-the-password")
-    with pytest.raises(ModelError):
-        alias_version(CHALLENGER, tracking_uri=auth_server)
+    with pytest.raises(ModelError, match="not authenticated"):
+        resolve_version(registered.version, tracking_uri=auth_server)
