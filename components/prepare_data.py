@@ -79,6 +79,9 @@ def prepare_data(
             quarantine.metadata[name] = report.quarantined
         shutil.rmtree(kept_quarantine, ignore_errors=True)
         os.replace(staging, kept_quarantine)
+        # Each real source (feedback among them) and its digest: the lineage names them all.
+        for artifact in (stage2_data, test_data):
+            artifact.metadata["sources"] = dict(prepared.sources)
     # The run command exports the parent run's id; it is no parameter so that it stays out of
     # the cache key (a reused step logs nothing again).
     parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
@@ -98,3 +101,5 @@ def prepare_data(
             runs.log_dataset_input(
                 artifact.path, artifact.metadata["sha256"], name, context=context, run_id=run_id
             )
+        for uri, digest in prepared.sources.items():
+            runs.log_dataset_input(uri, digest, f"source:{uri}", context="source", run_id=run_id)

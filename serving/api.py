@@ -28,6 +28,7 @@ from serving.auth import BearerAuth
 from serving.backend import GuardBackend, build_results, to_pair
 from serving.config import ServingConfig
 from serving.http_errors import ApiError, install_error_handlers
+from serving.observer import DecisionObserver
 from serving.parsing import check_content_type, decode_json, parse_moderation, read_body
 from serving.schemas import (
     BatchModeration,
@@ -54,14 +55,22 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_api(backend: GuardBackend, config: ServingConfig, api_key: str | None = None) -> FastAPI:
-    """The FastAPI app answering with ``backend``; ``api_key`` turns bearer auth on."""
+def create_api(
+    backend: GuardBackend,
+    config: ServingConfig,
+    api_key: str | None = None,
+    observer: DecisionObserver | None = None,
+) -> FastAPI:
+    """The FastAPI app answering with ``backend``; ``api_key`` turns bearer auth on;
+    ``observer`` sees every request and decision (metrics, capture)."""
     app = FastAPI(
         title=API_TITLE,
         version="1",
         description="Chinese content-safety guard (Libra-Guard protocol).",
     )
     install_error_handlers(app)
+    observer = observer or DecisionObserver()
+    observer.install(app)
     auth = BearerAuth(api_key)
     bearer = HTTPBearer(auto_error=False, description="LIBRA_API_KEY, when the server sets it")
 
@@ -94,9 +103,9 @@ def create_api(backend: GuardBackend, config: ServingConfig, api_key: str | None
         critiques = None
         if parsed.explain:
             critiques = await _within(backend.explain(pairs), config.explain_timeout_s, "explain")
-        return ModerationResponse(
-            results=build_results(parsed.items, scored, critiques, config.threshold)
-        )
+        results = build_results(parsed.items, scored, critiques, config.threshold)
+        await observer.decided(parsed.items, results)
+        return ModerationResponse(results=results)
 
     @app.get(
         "/v1/model",

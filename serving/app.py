@@ -33,6 +33,7 @@ from serving.config import ServingConfig, parse_serving_config
 from serving.guard_deployment import GuardModel
 from serving.http_errors import ModelUnavailable, Overloaded
 from serving.judge_runner import ExplainBusy, Pair
+from serving.observer import serve_observer
 from serving.schemas import Health, ModelDescription, ModelRef
 
 logger = logging.getLogger(__name__)
@@ -136,7 +137,12 @@ class GuardAPI:
         self._backend.point_to(str(user_config["model_app"]))
 
     def __serve_build_asgi_app__(self):
-        return create_api(self._backend, self._config, api_key=self._api_key)
+        return create_api(
+            self._backend,
+            self._config,
+            api_key=self._api_key,
+            observer=serve_observer(self._config),
+        )
 
 
 def build_api_app(args: dict) -> Application:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from libra_guard.errors import ConfigError
+from libra_guard.lifecycle.capture import CaptureConfig
 
 
 class AutoscalingSettings(BaseModel):
@@ -118,6 +119,8 @@ class ServingConfig(BaseModel):
     explain_timeout_s: float = Field(
         default=300.0, gt=0, description="An explain call's limit before the API answers 504."
     )
+    # Opt-in capture of served decisions (libra_guard.lifecycle.capture); unset: off.
+    capture: CaptureConfig | None = Field(default=None, description="Sampled decision capture.")
 
     @model_validator(mode="after")
     def _consistent(self) -> ServingConfig:

@@ -25,6 +25,7 @@ from serving.auth import server_api_key
 from serving.backend import LocalBackend
 from serving.config import ServingConfig
 from serving.model_source import ResolvedModel
+from serving.observer import DecisionObserver, capture_sink
 
 START_TIMEOUT_S = 30.0
 
@@ -61,7 +62,9 @@ def running_plain_server(
         explain_max_concurrent=config.explain_max_concurrent,
         canary_max_age_s=config.canary_max_age_s,
     )
-    app = create_api(LocalBackend(runner, model.description, config), config, api_key)
+    backend = LocalBackend(runner, model.description, config)
+    observer = DecisionObserver(capture=capture_sink(config))
+    app = create_api(backend, config, api_key, observer=observer)
     port = port or free_port(host)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)

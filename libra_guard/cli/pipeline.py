@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from libra_guard.cli.errors import handle_errors
+from libra_guard.errors import ConfigError
 from libra_guard.settings import load_settings
 
 console = Console()
@@ -102,14 +103,29 @@ def submit(
         help="ServiceAccount the run's pods use (it must be allowed to create RayJobs). "
         "Default: the config's (libra-pipeline).",
     ),
+    schedule: str | None = typer.Option(
+        None,
+        "--schedule",
+        help="Cron (e.g. '0 3 * * 1'): create a KFP recurring run instead of one run.",
+    ),
 ) -> None:
-    """Compile the cluster variant and start a run on a Kubeflow Pipelines backend."""
+    """Compile the cluster variant and start a run (or a recurring run) on a KFP backend."""
     from pipelines.config import load_pipeline_config
     from pipelines.submit import submit as submit_run
 
     pipeline_config = load_pipeline_config(config).with_overrides(
         image=image, service_account=service_account
     )
+    if schedule is not None:
+        from pipelines.schedule import schedule as schedule_run
+
+        if wait:
+            raise ConfigError("--wait does not apply to --schedule (a recurring run never ends)")
+        scheduled = schedule_run(pipeline_config, host, schedule, experiment=experiment)
+        console.print(
+            f"recurring run {scheduled.recurring_run_id} ({scheduled.cron}): {scheduled.url}"
+        )
+        return
     submitted = submit_run(pipeline_config, host, experiment=experiment, wait=wait)
     console.print(f"run {submitted.run_id}: {submitted.url}")
     if submitted.state:

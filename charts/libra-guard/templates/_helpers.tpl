@@ -122,7 +122,7 @@ field present, so keys whose value is null (which Helm drops from values) are pu
 */}}
 {{- define "libra-guard.serveConfig" -}}
 {{- $serving := deepCopy .Values.serving }}
-{{- range $key := list "autoscaling" "torch_threads" }}
+{{- range $key := list "autoscaling" "torch_threads" "capture" }}
 {{- if not (hasKey $serving $key) }}
 {{- $_ := set $serving $key nil }}
 {{- end }}
