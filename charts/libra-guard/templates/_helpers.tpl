@@ -122,7 +122,7 @@ field present, so keys whose value is null (which Helm drops from values) are pu
 */}}
 {{- define "libra-guard.serveConfig" -}}
 {{- $serving := deepCopy .Values.serving }}
-{{- range $key := list "autoscaling" "torch_threads" "capture" }}
+{{- range $key := list "autoscaling" "torch_threads" "capture" "max_chars" "auth_required" }}
 {{- if not (hasKey $serving $key) }}
 {{- $_ := set $serving $key nil }}
 {{- end }}
