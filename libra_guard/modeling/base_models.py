@@ -221,7 +221,9 @@ def s3_worker_env(settings: Settings) -> dict[str, str]:
     values = {
         "LIBRA_S3_ENDPOINT": settings.s3_endpoint,
         "LIBRA_S3_ACCESS_KEY": settings.s3_access_key,
-        "LIBRA_S3_SECRET_KEY": settings.s3_secret_key,
+        "LIBRA_S3_SECRET_KEY": (
+            settings.s3_secret_key.get_secret_value() if settings.s3_secret_key else None
+        ),
         "LIBRA_S3_SECURE": "true" if settings.s3_secure else None,
     }
     return {name: value for name, value in values.items() if value}

@@ -103,7 +103,7 @@ def test_the_run_prints_one_line_per_step_and_files_the_full_logs(
     lines = pipeline_runs.logs[0]
     step_lines = {line.split()[1]: line for line in lines if line.split()[:1] == ["ok"]}
     assert set(step_lines) == EXECUTED_STEPS
-    assert "evaluation: average=" in step_lines["evaluate-guard"]
+    assert "average_accuracy=" in step_lines["evaluate-guard"]
     assert len(lines) < 30, "\n".join(lines)
     assert not any("executor_input" in line or "Executing task" in line for line in lines)
     log_dir = pipeline_runs.first.log_dir

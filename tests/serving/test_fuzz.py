@@ -10,6 +10,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from serving.openai_compat import OpenAIModerationResponse
 from serving.schemas import ErrorBody, Health, ModerationResponse, PublicModel
 
 TIMEOUT = 30
@@ -110,11 +111,17 @@ def test_no_input_gets_a_5xx(plain_url: str, served_schema: dict, data: st.DataO
     )
     assert answer.status_code < 500, answer.text
     body = answer.json()
-    if answer.status_code >= 400 and path != "/healthz":
+    if answer.status_code >= 400 and path == "/v1/moderations":
+        # The OpenAI-compatible route answers errors in OpenAI's shape (serving/openai_compat).
+        assert set(body) == {"error"} and isinstance(body["error"]["message"], str), body
+        assert body["error"]["type"] == "invalid_request_error", body
+    elif answer.status_code >= 400 and path != "/healthz":
         ErrorBody.model_validate(body)
     elif path == "/v1/moderate":
         ModerationResponse.model_validate(body)
     elif path == "/v1/model":
         PublicModel.model_validate(body)
+    elif path == "/v1/moderations":
+        OpenAIModerationResponse.model_validate(body)
     else:
         Health.model_validate(body)
