@@ -56,21 +56,34 @@ class RayHeadOperator:
         # The image's `python` is this test's interpreter; its /tmp is the test's folder.
         env["TMPDIR"] = str(self.job_tmp)
         entrypoint = spec["entrypoint"].replace("python ", f"{sys.executable} ", 1)
-        try:
-            client = JobSubmissionClient(f"http://{self.dashboard_url}")
-            client.submit_job(
-                entrypoint=entrypoint, submission_id=spec["jobId"], runtime_env={"env_vars": env}
-            )
-        except Exception as exc:  # as KubeRay reports a submission it could not make
-            self._status(
-                name,
-                {
-                    "jobDeploymentStatus": "Failed",
-                    "reason": "SubmissionFailed",
-                    "message": str(exc),
-                },
-            )
-            return
+        # HTTPMode (ray-operator/controllers/ray/rayjob_controller.go, reconcile of an
+        # Initializing/Running job): a submission the dashboard refuses is requeued and tried
+        # again until the status-check timeout, which ends the RayJob Failed with reason
+        # JobStatusCheckTimeoutExceeded. A freshly started head answers "No available agent"
+        # until its job agent is up; this stand-in retries the same way, for 120 s.
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                client = JobSubmissionClient(f"http://{self.dashboard_url}")
+                client.submit_job(
+                    entrypoint=entrypoint,
+                    submission_id=spec["jobId"],
+                    runtime_env={"env_vars": env},
+                )
+                break
+            except Exception as exc:
+                if time.monotonic() < deadline:
+                    time.sleep(2)
+                    continue
+                self._status(
+                    name,
+                    {
+                        "jobDeploymentStatus": "Failed",
+                        "reason": "JobStatusCheckTimeoutExceeded",
+                        "message": str(exc),
+                    },
+                )
+                return
         self.submitted.append(spec["jobId"])
         self._status(
             name,

@@ -63,6 +63,11 @@ def served(ray_address: str, tiny_guard: Path, tmp_path_factory) -> Iterator:  #
             yield service
         finally:
             service.rollout.stop()
+            # Serve keeps its proxy (and its HTTP port) on the session's Ray head until
+            # shut down; a later module's serve.start with another port would be ignored.
+            from ray import serve
+
+            serve.shutdown()
 
 
 def test_counts_scraped_after_known_traffic_match_it(served) -> None:
