@@ -29,11 +29,11 @@ from pathlib import Path, PurePosixPath
 
 from libra_guard.errors import ModelError
 from libra_guard.settings import Settings
+from libra_guard.tracking.manifest import file_sha256
 
 MANIFEST_FILE = "libra_manifest.json"
 #: Written into a cached copy once verified: the digest of the manifest it was checked against.
 VERIFIED_MARKER = ".libra_verified"
-CHUNK_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -43,14 +43,6 @@ class ImportOutcome:
     destination: str
     files: int
     bytes: int
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        while chunk := stream.read(CHUNK_BYTES):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def folder_manifest(folder: Path) -> dict[str, str]:

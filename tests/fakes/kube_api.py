@@ -174,7 +174,11 @@ class FakeKubeApi:
     def calls(self) -> set[tuple[str, str, str]]:
         """Every ``(verb, group, resource)`` the clients asked for, in RBAC's terms (a GET of
         one object is ``get``, of a collection ``list`` or ``watch``; subresources are
-        ``plural/sub``), for checking them against a Role."""
+        ``plural/sub``), for checking them against a Role. The mapping copies the API server's
+        ``RequestInfoFactory.NewRequestInfo`` (kubernetes ``staging/src/k8s.io/apiserver/pkg/
+        endpoints/request/requestinfo.go``): GET of a name is ``get``, of a collection ``list``,
+        or ``watch`` with ``?watch=true``; POST ``create``, PUT ``update``, PATCH ``patch``,
+        DELETE ``delete``."""
         verbs = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
         found = set()
         for request in list(self.requests):
