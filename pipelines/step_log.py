@@ -64,8 +64,12 @@ class StepRecord:
         parts = []
         for name, value in self.outputs.items():
             if isinstance(value, dict):
+                # Sorted: KFP carries metadata through a protobuf Struct, whose key order is
+                # not kept, so the printed dict's order varies from run to run.
                 shown = [
-                    f"{key}={_short(item)}" for key, item in value.items() if _shown(key, item)
+                    f"{key}={_short(item)}"
+                    for key, item in sorted(value.items())
+                    if _shown(key, item)
                 ]
                 if shown:
                     parts.append(f"{name}: {' '.join(shown)}")
