@@ -169,13 +169,9 @@ def test_prepare_data_component_runs_as_kfp_runs_it(project_image: str, tmp_path
     assert (
         set(executor_output["artifacts"])
         == set(outputs)
-        == {
-            "stage1_data",
-            "stage2_data",
-            "test_data",
-        }
+        == {"stage1_data", "stage2_data", "test_data", "quarantine"}
     )
-    for name in outputs:
+    for name in ("stage1_data", "stage2_data", "test_data"):
         (artifact,) = executor_output["artifacts"][name]["artifacts"]
         metadata = artifact["metadata"]
         dataset = minio / task_prefix / name
@@ -184,5 +180,13 @@ def test_prepare_data_component_runs_as_kfp_runs_it(project_image: str, tmp_path
         assert metadata["rows"] == len(rows)
         assert len(metadata["sha256"]) == 64
         assert {"question", "response", "label"} <= set(rows[0])
+    # The quarantine output is a folder: one file per dataset, its count in the metadata.
+    (quarantine,) = executor_output["artifacts"]["quarantine"]["artifacts"]
+    folder = minio / task_prefix / "quarantine"
+    files = {path.name for path in folder.iterdir()}
+    assert {"stage1.quarantine.jsonl", "stage2.quarantine.jsonl", "test.quarantine.jsonl"} <= files
+    for name, count in quarantine["metadata"].items():
+        lines = (folder / f"{name}.quarantine.jsonl").read_text(encoding="utf-8").splitlines()
+        assert len(lines) == count, f"{name}: metadata says {count}, the file holds {len(lines)}"
     stage1 = executor_output["artifacts"]["stage1_data"]["artifacts"][0]["metadata"]
     assert stage1["rows"] <= 20, "the step ignored its data_config parameter"
