@@ -109,7 +109,7 @@ def compare_servers(model, pairs: list, per_level: int, levels: list[int]) -> di
     """Load figures of the three servers, one after the other, on the same model."""
     import ray
 
-    from libra_guard.training.ray_runtime import _free_port
+    from libra_guard.training.ray_runtime import free_port as _free_port
     from serving.rollout.base import ModelTarget, roll_out
     from serving.rollout.local import LocalServeRollout
 

@@ -55,6 +55,7 @@ def deploy_guard(
     from collections import namedtuple
     from pathlib import Path
 
+    from libra_guard.atomic import write_file_atomic
     from libra_guard.data.io import read_rows
     from libra_guard.evaluation.outputs import PREDICTIONS_FILE
     from libra_guard.tracking import runs
@@ -75,10 +76,7 @@ def deploy_guard(
         smoke_tolerance=smoke_tolerance,
     )
     record = {**result.to_dict(), "mode": mode}
-    Path(rollout.path).parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(rollout.path).with_name(f".{Path(rollout.path).name}.partial")
-    partial.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-    partial.replace(rollout.path)
+    write_file_atomic(rollout.path, json.dumps(record, ensure_ascii=False, indent=2))
     rollout.metadata.update({"served": result.served, "version": version, "mode": mode})
     if parent_run_id:
         runs.log_stage(

@@ -38,16 +38,16 @@ def evaluate_guard(
     """
     import json
     import math
-    import os
     from pathlib import Path
 
     from sklearn.metrics import roc_curve
 
+    from libra_guard.atomic import publish_folder
     from libra_guard.data.io import read_rows
     from libra_guard.data.schema import UNSAFE
     from libra_guard.evaluation.outputs import PREDICTIONS_FILE
     from libra_guard.evaluation.runner import evaluate_model
-    from libra_guard.modeling.factory import replace_folder
+    from libra_guard.settings import Settings
     from libra_guard.tracking import runs
 
     target = Path(evaluation.path)
@@ -61,7 +61,7 @@ def evaluate_guard(
         batch_size=eval_batch_size,
         with_scores=True,
     )
-    replace_folder(staging, target)
+    publish_folder(staging, target)
 
     for figure, value in result["average"].items():
         metrics.log_metric(f"average_{figure}", value)
@@ -91,7 +91,7 @@ def evaluate_guard(
     # the local runner's cache requires before it reuses this step.
     for artifact in (metrics, classification):
         Path(artifact.path).write_text(json.dumps(artifact.metadata), encoding="utf-8")
-    parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
+    parent_run_id = Settings().mlflow_parent_run_id
     if parent_run_id:
         run_id = runs.log_stage(
             parent_run_id,

@@ -37,11 +37,10 @@ def prepare_data(
         source_fingerprint: the sha256 of ``real_data``'s content (empty without real data);
             only part of the cache key, so a changed file is never served from the cache.
     """
-    import os
-    import shutil
     import tempfile
     from pathlib import Path
 
+    from libra_guard.atomic import write_file_atomic
     from libra_guard.demo import DemoConfig
     from libra_guard.demo import prepare_data as prepare
     from libra_guard.settings import Settings
@@ -55,18 +54,14 @@ def prepare_data(
         prepared = prepare(config, Path(work), settings, print)
         for name, artifact in outputs.items():
             report = prepared.reports[name]
-            target = Path(artifact.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.partial")
-            shutil.copyfile(report.out_path, partial)
-            os.replace(partial, target)
+            write_file_atomic(artifact.path, Path(report.out_path).read_bytes())
             artifact.metadata.update(
                 {"sha256": report.digest, "rows": report.kept, "quarantined": report.quarantined}
             )
         test_data.metadata["removed_overlap"] = prepared.removed_from_test
     # The run command exports the parent run's id; it is no parameter so that it stays out of
     # the cache key (a reused step logs nothing again).
-    parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
+    parent_run_id = settings.mlflow_parent_run_id
     if parent_run_id:
         run_id = runs.log_stage(
             parent_run_id,

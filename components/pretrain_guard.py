@@ -46,8 +46,8 @@ def pretrain_guard(
     import shutil
     from pathlib import Path
 
+    from libra_guard.atomic import staged_folder
     from libra_guard.data.io import read_rows
-    from libra_guard.modeling.factory import replace_folder
     from libra_guard.settings import Settings
     from libra_guard.tracking.stage_report import report_stage
     from libra_guard.training.cluster_stage import discard_stage_work, step_log, train_stage
@@ -71,11 +71,8 @@ def pretrain_guard(
     source = prepare_base(config, [*rows1, *rows2], work, step_log)
     outcome = train_stage("stage1", config, rows1, source, work, key=key, settings=settings)
 
-    target = Path(stage1_model.path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.partial")
-    shutil.copytree(outcome.model_dir, staging, dirs_exist_ok=True)
-    replace_folder(staging, target)
+    with staged_folder(Path(stage1_model.path)) as staging:
+        shutil.copytree(outcome.model_dir, staging, dirs_exist_ok=True)
     discard_stage_work(work, key, settings)
 
     report_stage("pretrain_guard", outcome, config, stage1_model, metrics, digests)

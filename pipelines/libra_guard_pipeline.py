@@ -19,6 +19,7 @@ Usage::
     libra-guard submit --host http://localhost:8080 --wait
 """
 
+import tempfile
 from pathlib import Path
 
 from kfp import compiler, dsl, kubernetes
@@ -34,6 +35,7 @@ from components.prepare_data import prepare_data
 from components.pretrain_guard import pretrain_guard
 from components.record_rejection import record_rejection
 from components.register_guard import register_guard
+from libra_guard.atomic import write_file_atomic
 from libra_guard.kube.wiring import RAYJOB_PODS_ENV
 from pipelines.config import DEFAULT_EXPERIMENT, PipelineOptions
 
@@ -200,8 +202,7 @@ def build_pipeline(options: PipelineOptions | None = None):
 def compile_pipeline(out: Path = COMPILED_YAML, options: PipelineOptions | None = None) -> Path:
     """Compile the pipeline to IR YAML at ``out`` (written atomically) and return the path."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".partial-{out.name}")
-    compiler.Compiler().compile(build_pipeline(options), str(partial))
-    partial.replace(out)
-    return out
+    with tempfile.TemporaryDirectory(prefix="libra-compile-") as work:
+        compiled = Path(work) / out.name
+        compiler.Compiler().compile(build_pipeline(options), str(compiled))
+        return write_file_atomic(out, compiled.read_bytes())

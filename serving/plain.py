@@ -11,7 +11,6 @@ Usage::
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,19 +19,13 @@ from contextlib import contextmanager
 import uvicorn
 
 from libra_guard.errors import ConfigError
+from libra_guard.training.ray_runtime import free_port
 from serving.api import create_api
 from serving.backend import LocalBackend
 from serving.config import ServingConfig
 from serving.model_source import ResolvedModel
 
 START_TIMEOUT_S = 30.0
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager

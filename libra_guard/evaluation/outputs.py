@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from libra_guard.atomic import write_file_atomic
 from libra_guard.data.schema import GuardRow
-from libra_guard.evaluation.atomic import atomic_write_text
 from libra_guard.evaluation.plots import plot_category_accuracy, plot_confusion_matrix
 
 METRICS_FILE = "metrics.json"
@@ -78,9 +78,9 @@ def write_evaluation(out_dir: Path, metrics: dict, records: Sequence[dict]) -> E
     """Write the metrics, the per-row predictions and both figures into ``out_dir``."""
     files = EvaluationFiles.in_folder(out_dir)
     lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-    atomic_write_text(files.predictions, lines)
+    write_file_atomic(files.predictions, lines)
     plot_category_accuracy(metrics["by_category"], files.category_plot)
     plot_confusion_matrix(metrics["confusion_matrix"], files.confusion_plot)
     # The metrics go last: their presence says the evaluation finished.
-    atomic_write_text(files.metrics, json.dumps(metrics, ensure_ascii=False, indent=2) + "\n")
+    write_file_atomic(files.metrics, json.dumps(metrics, ensure_ascii=False, indent=2) + "\n")
     return files

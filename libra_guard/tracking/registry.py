@@ -23,8 +23,6 @@ import hashlib
 import json
 import logging
 import re
-import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping
@@ -35,6 +33,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from libra_guard.atomic import staged_folder
 from libra_guard.errors import ConfigError, ModelError
 from libra_guard.settings import Settings
 from libra_guard.tracking.lineage import Lineage
@@ -239,16 +238,15 @@ def download_model(
     identity = details.run_id or hashlib.sha256(str(details.source).encode()).hexdigest()
     target = root / model_name / f"{version}-{identity[:12]}"
     if not (target / "MLmodel").is_file():
-        target.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))
-        try:
-            with tracking_to(tracking), _registry_errors(tracking, f"download {uri}"):
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=f"models:/{model_name}/{version}", dst_path=str(staging)
-                )
-            _publish(staging, target)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        # A folder already there was published complete (another process won the race).
+        with (
+            staged_folder(target, keep_existing=True) as staging,
+            tracking_to(tracking),
+            _registry_errors(tracking, f"download {uri}"),
+        ):
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=f"models:/{model_name}/{version}", dst_path=str(staging)
+            )
     return target / _artifact_path(target, GUARD_ARTIFACT)
 
 
@@ -380,16 +378,6 @@ def _wait_until_ready(mlflow_client, model_name: str, version: str) -> None:
         if status == "FAILED_REGISTRATION" or time.monotonic() > deadline:
             raise ModelError(f"{model_name} version {version} did not become READY ({status})")
         time.sleep(1)
-
-
-def _publish(staging: Path, target: Path) -> None:
-    """Rename the finished download into place; a folder already there is complete (only
-    finished downloads are renamed), e.g. another process won the race, so it is kept."""
-    try:
-        staging.rename(target)
-    except OSError as exc:
-        if not (target / "MLmodel").is_file():
-            raise ModelError(f"cannot move the downloaded model to {target}: {exc}") from exc
 
 
 def _artifact_path(model_folder: Path, key: str) -> str:

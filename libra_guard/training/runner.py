@@ -20,16 +20,16 @@ import json
 import os
 import random
 import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from libra_guard.atomic import staged_folder
 from libra_guard.data.schema import GuardRow
 from libra_guard.data.split import split_by_question
 from libra_guard.errors import ModelError
-from libra_guard.modeling.factory import build_tiny_base, replace_folder
+from libra_guard.modeling.factory import build_tiny_base
 from libra_guard.modeling.features import training_target
 from libra_guard.modeling.presets import is_preset
 from libra_guard.modeling.prompt import build_user_message
@@ -383,17 +383,12 @@ def _fit(trainer, name: str):
 
 def _publish(source: Path, target: Path, extra_json: dict[str, dict]) -> None:
     """Copy the model folder ``source`` to ``target`` with extra JSON files, atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    with staged_folder(target) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)
         for file_name, content in extra_json.items():
             (staging / file_name).write_text(
                 json.dumps(content, ensure_ascii=False, indent=2), encoding="utf-8"
             )
-        replace_folder(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _versions() -> dict[str, str]:
