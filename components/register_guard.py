@@ -49,7 +49,8 @@ def register_guard(
     verdict = json.loads(Path(decision.path).read_text(encoding="utf-8"))
     for alias in ("champion", "challenger"):
         holder = registry.alias_version(alias)
-        if holder is not None and registry.lineage(holder).get("checkpoint_uri") == guard_model.uri:
+        held = registry.describe(holder).lineage if holder is not None else {}
+        if held.get("checkpoint_uri") == guard_model.uri:
             print(f"the {alias} (version {holder}) already is this model; nothing registered")
             return outputs(str(holder))
     digests = dict(guard_model.metadata.get("data_sha256", {}))

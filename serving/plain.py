@@ -5,7 +5,7 @@ pass at a time, no cross-request batching), served by uvicorn on a background th
 
 Usage::
 
-    with running_plain_server(resolve_model("runs/demo/model/final"), ServingConfig()) as url:
+    with running_plain_server(target_of("runs/demo/model/final"), ServingConfig()) as url:
         requests.post(f"{url}/v1/moderate", json={"question": "..."})
 """
 
@@ -23,29 +23,32 @@ from libra_guard.training.ray_runtime import free_port
 from serving.api import create_api
 from serving.backend import LocalBackend
 from serving.config import ServingConfig
-from serving.model_source import ResolvedModel
+from serving.model_source import description_of, load_source
+from serving.rollout.base import ModelTarget
 
 START_TIMEOUT_S = 30.0
 
 
 @contextmanager
 def running_plain_server(
-    model: ResolvedModel,
+    target: ModelTarget,
     config: ServingConfig,
     *,
     host: str = "127.0.0.1",
     port: int | None = None,
     api_key: str | None = None,
 ) -> Iterator[str]:
-    """Serve ``model`` on ``host:port`` (a free port by default) until the block ends.
+    """Serve ``target`` on ``host:port`` (a free port by default) until the block ends.
 
     Raises:
         ConfigError: the server did not start within ``START_TIMEOUT_S``.
     """
     from serving.judge_runner import JudgeRunner
 
-    runner = JudgeRunner(model.folder, torch_threads=config.torch_threads)
-    app = create_api(LocalBackend(runner, model.description, config), config, api_key)
+    folder = load_source(target.source)
+    runner = JudgeRunner(folder, torch_threads=config.torch_threads)
+    description = description_of(target.model, folder)
+    app = create_api(LocalBackend(runner, description, config), config, api_key)
     port = port or free_port(host)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)

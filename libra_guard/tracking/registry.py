@@ -27,7 +27,6 @@ import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from libra_guard.atomic import staged_folder
 from libra_guard.errors import ConfigError, ModelError
 from libra_guard.settings import Settings
 from libra_guard.tracking.lineage import Lineage
+from libra_guard.tracking.model_version import ModelVersion
 from libra_guard.tracking.store import client, ensure_experiment, resolve_tracking_uri, tracking_to
 
 logger = logging.getLogger(__name__)
@@ -56,22 +56,6 @@ _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ver
 READY_TIMEOUT_S = 300
 
 
-@dataclass(frozen=True)
-class RegisteredVersion:
-    """A version just created in the registry."""
-
-    name: str
-    version: str
-    run_id: str
-    source: str
-    aliases: tuple[str, ...] = ()
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def model_uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
-
-
 def log_and_register(
     model_dir: str | Path,
     lineage: Lineage | Mapping | None = None,
@@ -81,7 +65,7 @@ def log_and_register(
     experiment: str = REGISTRY_EXPERIMENT,
     model_name: str = MODEL_NAME,
     alias: str | None = CHALLENGER,
-) -> RegisteredVersion:
+) -> ModelVersion:
     """Log the model folder, register it as a new version, tag its lineage, set ``alias``.
 
     Args:
@@ -112,13 +96,11 @@ def log_and_register(
         created = _create_version(uri, model_name, info, logging_run_id, tags, alias)
     seconds = time.perf_counter() - started
     logger.info("registered %s version %s in %.1fs", model_name, created.version, seconds)
-    return RegisteredVersion(
+    return ModelVersion(
         name=model_name,
         version=str(created.version),
-        run_id=logging_run_id,
-        source=info.model_uri,
         aliases=(alias,) if alias else (),
-        tags=tags,
+        lineage=_lineage_of(tags, run_id=logging_run_id, source=info.model_uri),
     )
 
 
@@ -250,32 +232,42 @@ def download_model(
     return target / _artifact_path(target, GUARD_ARTIFACT)
 
 
-def lineage(
-    version: str | int, *, tracking_uri: str | None = None, model_name: str = MODEL_NAME
-) -> dict:
-    """The lineage chain of a version (number, alias or ``models:/`` URI) as a dict.
+def describe(
+    reference: str | int, *, tracking_uri: str | None = None, model_name: str = MODEL_NAME
+) -> ModelVersion:
+    """The ``ModelVersion`` of a version number, alias or ``models:/`` URI; downloads nothing.
 
-    Keys: ``model``, ``version``, ``aliases``, ``model_uri``, ``status``, ``created``,
-    ``run_id``, ``source`` and the ``Lineage`` fields (``dataset_digests``,
-    ``pipeline_run_id``, ``checkpoint_uri``, ``git_commit``, ``base_model``,
-    ``gate_decision``). ``format_lineage`` prints it.
+    Its lineage holds the ``Lineage`` fields (``dataset_digests``, ``pipeline_run_id``,
+    ``checkpoint_uri``, ``git_commit``, ``base_model``, ``gate_decision``) and the MLflow
+    ``run_id``, ``source``, ``status`` and ``created``. ``format_lineage`` prints it.
+
+    Raises:
+        ModelError: no such version or alias.
     """
+    match = _MODEL_URI.match(str(reference))
+    model_name = match["name"] if match else model_name
     tracking = resolve_tracking_uri(tracking_uri)
-    number = resolve_version(version, tracking_uri=tracking, model_name=model_name)
+    number = resolve_version(reference, tracking_uri=tracking, model_name=model_name)
     with _registry_errors(tracking, f"read {model_name} version {number}"):
         found = client(tracking).get_model_version(model_name, number)
     created = datetime.fromtimestamp(found.creation_timestamp / 1000, tz=UTC)
-    return {
-        "model": model_name,
-        "version": str(found.version),
-        "aliases": sorted(found.aliases),
-        "model_uri": f"models:/{model_name}/{found.version}",
-        "status": found.status,
-        "created": created.isoformat(timespec="seconds"),
-        "run_id": found.run_id,
-        "source": found.source,
-        **Lineage.from_tags(found.tags).model_dump(),
-    }
+    return ModelVersion(
+        name=model_name,
+        version=str(found.version),
+        aliases=tuple(sorted(found.aliases)),
+        lineage=_lineage_of(
+            found.tags,
+            run_id=found.run_id,
+            source=found.source,
+            status=found.status,
+            created=created.isoformat(timespec="seconds"),
+        ),
+    )
+
+
+def _lineage_of(tags: Mapping[str, str], **facts: str | None) -> dict:
+    """The ``Lineage`` fields from a version's tags, plus MLflow's own facts about it."""
+    return {**Lineage.from_tags(tags).model_dump(), **facts}
 
 
 def _log_guard_model(model_dir: Path, tags: Mapping[str, str]):

@@ -11,7 +11,8 @@ smoke set, the alias move and the record are the same everywhere):
   here.
 - ``LIBRA_RAY_ADDRESS`` set (or Ray already initialised in this process): the Serve
   instance of that cluster, e.g. the one ``libra-guard serve`` runs. The old version keeps
-  serving until the new one is proven.
+  serving until the new one is proven. Here too replicas get the pinned registry URI and
+  download the version on their own nodes.
 - neither: a temporary local Ray head for this call only (``mode: ephemeral``). The version is
   still started, smoked and answered over HTTP before ``champion`` moves, so ``champion`` only
   ever names a version that served; ``libra-guard serve`` then serves it for good.
@@ -24,16 +25,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 from libra_guard.data.schema import GuardRow
 from libra_guard.settings import Settings
 from libra_guard.tracking import registry
 from libra_guard.tracking.store import client
 from serving.config import ServingConfig
-from serving.model_source import describe_registered
 from serving.rollout.base import ModelTarget, Rollout, RolloutResult, roll_out
-from serving.rollout.local import LocalServeRollout
+from serving.rollout.local import LocalServeRollout, replica_env
 from serving.rollout.rayservice import RayServiceRollout
 from serving.rollout.smoke import SmokeItem, smoke_set_from_evaluation
 
@@ -77,9 +76,7 @@ def deploy_registered(
     settings = Settings()
     options = {"threshold": config.threshold, "tolerance": smoke_tolerance, "drain_s": drain_s}
     if settings.serving_backend == "rayservice":
-        target = _registered_target(
-            version, f"models:/{registry.MODEL_NAME}/{version}", tracking_uri
-        )
+        target = _registered_target(version, tracking_uri)
         rollout = RayServiceRollout.from_settings(settings, config)
         result, mode = _roll_out(rollout, target, smoke, tracking_uri, options), "rayservice"
     else:
@@ -103,14 +100,15 @@ def _roll_out_on_ray(
 
     from libra_guard.training.ray_runtime import ensure_ray
 
-    folder = registry.download_model(
-        f"models:/{registry.MODEL_NAME}/{version}", tracking_uri=tracking_uri
-    )
-    target = _registered_target(version, str(folder), tracking_uri)
-    ephemeral = not ray.is_initialized() and not Settings().ray_address
-    ensure_ray()
+    target = _registered_target(version, tracking_uri)
+    settings = Settings()
+    ephemeral = not ray.is_initialized() and not settings.ray_address
+    ensure_ray(settings)
     mode = "ephemeral" if ephemeral else "cluster"
-    rollout = LocalServeRollout(config, host=host, port=port)
+    env = replica_env(settings)
+    if tracking_uri:
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+    rollout = LocalServeRollout(config, host=host, port=port, replica_env=env)
     try:
         rollout.start_serve()
         return _roll_out(rollout, target, smoke, tracking_uri, options), mode
@@ -119,18 +117,11 @@ def _roll_out_on_ray(
             ray.shutdown()
 
 
-def _registered_target(version: str, model: str, tracking_uri: str | None) -> ModelTarget:
-    """``version`` as a ``ModelTarget`` served from ``model`` (a folder or a registry URI),
-    described by its registry facts (aliases, lineage)."""
-    facts = registry.lineage(version, tracking_uri=tracking_uri)
-    description = describe_registered(facts, Path(model))
-    return ModelTarget(
-        name=description.name,
-        version=description.version,
-        model=model,
-        aliases=tuple(description.aliases),
-        lineage=description.lineage,
-    )
+def _registered_target(version: str, tracking_uri: str | None) -> ModelTarget:
+    """``version`` served from its pinned registry URI, which every replica resolves on its
+    own node; nothing is downloaded here."""
+    model = registry.describe(version, tracking_uri=tracking_uri)
+    return ModelTarget(model, model.uri)
 
 
 def _roll_out(

@@ -125,7 +125,7 @@ def test_register_makes_a_challenger_only(
     assert registry.alias_version("challenger", tracking_uri=uri) == version
     # champion moves in deploy_guard, once the version serves.
     assert registry.alias_version("champion", tracking_uri=uri) is None
-    chain = registry.lineage(version, tracking_uri=uri)
+    chain = registry.describe(version, tracking_uri=uri).lineage
     assert chain["gate_decision"] == "pass: ok"
     assert chain["dataset_digests"]["test"] == trained.data["test"].metadata["sha256"]
     # The same model again registers nothing new.
