@@ -37,42 +37,23 @@ def prepare_data(
         source_fingerprint: the sha256 of ``real_data``'s content (empty without real data);
             only part of the cache key, so a changed file is never served from the cache.
     """
-    import tempfile
-    from pathlib import Path
-
-    from libra_guard.atomic import write_file_atomic
     from libra_guard.demo import DemoConfig
-    from libra_guard.demo import prepare_data as prepare
     from libra_guard.settings import Settings
-    from libra_guard.tracking import runs
+    from libra_guard.steps.prepare import log_prepared, prepare
 
     ignored = {"train", "eval_mode", "eval_batch_size"}
     config = DemoConfig.model_validate({k: v for k, v in data_config.items() if k not in ignored})
     settings = Settings()
     outputs = {"stage1": stage1_data, "stage2": stage2_data, "test": test_data}
-    with tempfile.TemporaryDirectory(prefix="prepare-data-") as work:
-        prepared = prepare(config, Path(work), settings, print)
-        for name, artifact in outputs.items():
-            report = prepared.reports[name]
-            write_file_atomic(artifact.path, Path(report.out_path).read_bytes())
-            artifact.metadata.update(
-                {"sha256": report.digest, "rows": report.kept, "quarantined": report.quarantined}
-            )
-        test_data.metadata["removed_overlap"] = prepared.removed_from_test
-    # The run command exports the parent run's id; it is no parameter so that it stays out of
-    # the cache key (a reused step logs nothing again).
-    parent_run_id = settings.mlflow_parent_run_id
-    if parent_run_id:
-        run_id = runs.log_stage(
-            parent_run_id,
-            "prepare_data",
-            params=config.model_dump(mode="json", exclude={"train"}),
-            metrics={
-                f"{name}_rows": artifact.metadata["rows"] for name, artifact in outputs.items()
-            },
+    targets = {name: artifact.path for name, artifact in outputs.items()}
+    prepared = prepare(config, targets, settings)
+    for name, artifact in outputs.items():
+        facts = prepared.datasets[name]
+        artifact.metadata.update(
+            {"sha256": facts.sha256, "rows": facts.rows, "quarantined": facts.quarantined}
         )
-        for name, artifact in outputs.items():
-            context = "evaluation" if name == "test" else "training"
-            runs.log_dataset_input(
-                artifact.path, artifact.metadata["sha256"], name, context=context, run_id=run_id
-            )
+    test_data.metadata["removed_overlap"] = prepared.removed_from_test
+    # The parent run's id comes from the environment, not a parameter, so that it stays out
+    # of the cache key (a reused step logs nothing again).
+    if settings.mlflow_parent_run_id:
+        log_prepared(settings.mlflow_parent_run_id, config, prepared, targets)

@@ -9,6 +9,8 @@
   ``prediction`` (the scored verdict, ``null`` if unscorable), ``correct`` (unscorable counts
   wrong) and ``score`` (P(不安全)) when scores were computed;
 - ``per_category_accuracy.png`` and ``confusion_matrix.png``.
+
+``read_metrics`` and ``read_predictions`` read the two data files back.
 """
 
 from __future__ import annotations
@@ -84,3 +86,14 @@ def write_evaluation(out_dir: Path, metrics: dict, records: Sequence[dict]) -> E
     # The metrics go last: their presence says the evaluation finished.
     write_file_atomic(files.metrics, json.dumps(metrics, ensure_ascii=False, indent=2) + "\n")
     return files
+
+
+def read_metrics(out_dir: Path) -> dict:
+    """The ``metrics.json`` that ``write_evaluation`` wrote into ``out_dir``."""
+    return json.loads(EvaluationFiles.in_folder(out_dir).metrics.read_text(encoding="utf-8"))
+
+
+def read_predictions(out_dir: Path) -> list[dict]:
+    """The rows of the ``predictions.jsonl`` that ``write_evaluation`` wrote into ``out_dir``."""
+    text = EvaluationFiles.in_folder(out_dir).predictions.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

@@ -62,6 +62,21 @@ class StageOutcome:
     best_val_accuracy: float | None = None
 
 
+def read_stage_outcome(stage_dir: Path, *, skipped: bool = False) -> StageOutcome:
+    """The ``StageOutcome`` recorded in a published stage folder (its ``STAGE_INFO``).
+
+    Raises:
+        ModelError: the folder holds no readable stage record.
+    """
+    try:
+        info = json.loads((Path(stage_dir) / STAGE_INFO).read_text(encoding="utf-8"))
+        return StageOutcome(
+            **{**info, "model_dir": str(Path(stage_dir).resolve()), "skipped": skipped}
+        )
+    except (OSError, ValueError, TypeError) as exc:
+        raise ModelError(f"{Path(stage_dir) / STAGE_INFO} is not a stage record: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class TrainingOutcome:
     """The final model folder and the two stages behind it."""

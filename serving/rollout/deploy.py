@@ -23,12 +23,17 @@ The outcome is written as tags on the model version (``libra.rollout.status``,
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
+from libra_guard.atomic import write_file_atomic
+from libra_guard.data.io import read_rows
 from libra_guard.data.schema import GuardRow
+from libra_guard.evaluation.outputs import read_predictions
 from libra_guard.settings import Settings
-from libra_guard.tracking import registry
+from libra_guard.tracking import registry, runs
 from libra_guard.tracking.store import client
 from serving.config import ServingConfig
 from serving.rollout.base import ModelTarget, Rollout, RolloutResult, roll_out
@@ -82,6 +87,56 @@ def deploy_registered(
     else:
         result, mode = _roll_out_on_ray(version, smoke, config, host, port, tracking_uri, options)
     record_outcome(result, mode, tracking_uri=tracking_uri)
+    return result, mode
+
+
+def deploy_step(
+    version: str,
+    test_data: str | Path,
+    evaluation: str | Path,
+    record: str | Path,
+    *,
+    config: ServingConfig,
+    host: str,
+    port: int,
+    smoke: tuple[int, float, float],
+    parent_run_id: str = "",
+    log=print,
+) -> tuple[RolloutResult, str]:
+    """The pipeline's ``deploy_guard`` step: ``deploy_registered`` with the smoke set from
+    the evaluation folder, the outcome written as JSON to ``record`` and logged as the
+    ``deploy_guard`` stage of ``parent_run_id`` (when given).
+
+    ``smoke``: (size, margin, tolerance) as ``deploy_registered`` takes them.
+    """
+    size, margin, tolerance = smoke
+    result, mode = deploy_registered(
+        version,
+        read_rows(test_data),
+        read_predictions(Path(evaluation)),
+        config=config,
+        host=host,
+        port=port,
+        smoke_size=size,
+        smoke_margin=margin,
+        smoke_tolerance=tolerance,
+    )
+    content = {**result.to_dict(), "mode": mode}
+    write_file_atomic(record, json.dumps(content, ensure_ascii=False, indent=2))
+    if parent_run_id:
+        runs.log_stage(
+            parent_run_id,
+            "deploy_guard",
+            params={"version": version, "mode": mode, "smoke_size": size},
+            metrics={"served": float(result.served), "rollout_seconds": result.seconds},
+            tags={"libra.rollout.reason": (result.reason or "ok")[:5000]},
+        )
+    for step in result.steps:
+        log(step)
+    if result.served:
+        log(f"version {version} serves ({mode}); champion moved to it")
+    else:
+        log(f"version {version} NOT deployed; the old version keeps serving: {result.reason}")
     return result, mode
 
 
