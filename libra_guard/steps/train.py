@@ -18,13 +18,9 @@ from libra_guard.data.io import read_rows
 from libra_guard.settings import Settings
 from libra_guard.training.cluster_stage import discard_stage_work, step_log, train_stage
 from libra_guard.training.config import StageName, TrainConfig
-from libra_guard.training.runner import (
-    StageOutcome,
-    prepare_base,
-    publish_final,
-    read_stage_outcome,
-    stage2_inputs,
-)
+from libra_guard.training.curriculum import stage2_inputs
+from libra_guard.training.publish import StageOutcome, publish_final, read_stage_outcome
+from libra_guard.training.runner import prepare_base
 
 
 def stage_key(stage: StageName, config: TrainConfig, digests: dict[str, str], *inputs: str) -> str:

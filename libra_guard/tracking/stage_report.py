@@ -16,7 +16,7 @@ from libra_guard.atomic import write_file_atomic
 from libra_guard.settings import Settings
 from libra_guard.tracking import runs
 from libra_guard.training.config import TrainConfig
-from libra_guard.training.runner import StageOutcome
+from libra_guard.training.publish import StageOutcome
 
 
 def report_stage(

@@ -31,7 +31,8 @@ from libra_guard.kube.wiring import RayJobPods
 from libra_guard.settings import Settings
 from libra_guard.signals import sigterm_raises
 from libra_guard.training.config import StageName, TrainConfig
-from libra_guard.training.runner import STAGE_INFO, StageOutcome, read_stage_outcome, run_stage
+from libra_guard.training.publish import STAGE_INFO, StageOutcome, read_stage_outcome
+from libra_guard.training.runner import run_stage
 from libra_guard.training.stage_spec import (
     StageSpec,
     StageWork,
