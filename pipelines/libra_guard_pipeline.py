@@ -114,7 +114,7 @@ def build_pipeline(options: PipelineOptions | None = None):
         source_fingerprint: str = "",
         git_commit: str = "",
         serving_config: dict = {},  # noqa: B006
-        serving_port: int = 8000,
+        http_port: int = 8000,
         smoke_margin: float = 0.05,
     ) -> Markdown:
         data = configured(
@@ -181,7 +181,7 @@ def build_pipeline(options: PipelineOptions | None = None):
                     test_data=data.outputs["test_data"],
                     evaluation=evaluation.outputs["evaluation"],
                     serving_config=serving_config,
-                    http_port=serving_port,
+                    http_port=http_port,
                     smoke_margin=smoke_margin,
                     parent_run_id=verdict.outputs["parent_run_id"],
                 ),
