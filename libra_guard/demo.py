@@ -60,6 +60,11 @@ class DemoConfig(BaseModel):
         default=None, description="A real labelled JSONL/JSON that replaces the stage-2 data."
     )
     real_test_fraction: float = Field(default=0.2, gt=0, lt=1)
+    teacher_config: str | None = Field(
+        default=None,
+        description="A teacher-synthesis YAML (libra_guard.data.teacher): stage-1 rows come "
+        "from OpenAI-compatible endpoints, stage1_rows queries; None: the template generator.",
+    )
     eval_mode: Literal["generate", "verdict"] = "verdict"
     eval_batch_size: int = Field(default=16, ge=1)
     train: TrainConfig = Field(default_factory=TrainConfig)
@@ -93,7 +98,12 @@ def prepare_data(config: DemoConfig, data_dir: Path, settings: Settings, log: Lo
 
     raw_dir = data_dir / "raw"
     seed = config.seed
-    stage1 = generate(config.stage1_rows, seed).rows
+    if config.teacher_config:
+        from libra_guard.data.teacher.stage1 import teacher_stage1_rows
+
+        stage1 = teacher_stage1_rows(config.teacher_config, config.stage1_rows, settings, log)
+    else:
+        stage1 = generate(config.stage1_rows, seed).rows
     test_rows = [
         *generate(config.test_rows_per_source, seed + 101).rows,
         *generate(config.test_rows_per_source, seed + 102, hard=True).rows,

@@ -146,19 +146,27 @@ class PipelineConfig(BaseModel):
         }
 
     def source_fingerprint(self) -> str:
-        """sha256 of the real-data file's bytes (empty without one or for remote URIs):
-        part of ``prepare_data``'s cache key, so an edited file is never served stale."""
+        """sha256 of the real-data file's bytes (empty without one or for remote URIs), mixed
+        with the teacher config's when there is one: part of ``prepare_data``'s cache key, so
+        an edited file is never served stale."""
         real = self.demo.real_data
-        if not real or "://" in real:
-            return ""
-        path = Path(real)
-        if not path.is_file():
-            raise ConfigError(f"real_data {real} is not a file; fix demo.real_data in the config")
-        digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        return digest.hexdigest()
+        fingerprint = _file_sha256(real, "real_data") if real and "://" not in real else ""
+        teacher = self.demo.teacher_config
+        if teacher:
+            mixed = f"{fingerprint}+{_file_sha256(teacher, 'teacher_config')}"
+            fingerprint = hashlib.sha256(mixed.encode("ascii")).hexdigest()
+        return fingerprint
+
+
+def _file_sha256(name: str, field: str) -> str:
+    path = Path(name)
+    if not path.is_file():
+        raise ConfigError(f"{field} {name} is not a file; fix demo.{field} in the config")
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load_pipeline_config(path: Path | None = None) -> PipelineConfig:

@@ -7,6 +7,7 @@ lives in the library. Inputs are URIs (a path, ``file://``, ``s3://`` on MinIO, 
 
     libra-guard data validate raw.jsonl --out clean.jsonl
     libra-guard data synth --n 2000 --seed 7 --out synth.jsonl
+    libra-guard data synth-llm --config configs/teacher.yaml --n 1000 --out stage1.jsonl
     libra-guard data stats clean.jsonl --json
     libra-guard data split clean.jsonl --test-fraction 0.2 --seed 0 \\
         --train-out train.jsonl --test-out test.jsonl
@@ -22,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from libra_guard.cli.data_teacher import synth_llm
 from libra_guard.cli.errors import handle_errors
 from libra_guard.data.digest import dataset_digest, write_digest
 from libra_guard.data.io import read_rows, write_jsonl
@@ -39,6 +41,7 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 console = Console(soft_wrap=True)
+app.command("synth-llm")(synth_llm)
 
 InputUri = Annotated[
     str,
