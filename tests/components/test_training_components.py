@@ -19,6 +19,8 @@ from components.prepare_data import prepare_data
 from components.pretrain_guard import pretrain_guard
 from components.register_guard import register_guard
 from libra_guard.modeling.judge import GuardJudge
+from libra_guard.promotion.gate import ChampionComparison, GateDecision, GateThresholds
+from libra_guard.steps.gate import GateOutcome, write_decision
 from libra_guard.tracking import registry
 from tests.components.conftest import artifact
 from tests.pipelines.tiny import tiny_config
@@ -113,7 +115,14 @@ def test_register_makes_a_challenger_only(
 
     parent = runs.start_pipeline_run("run-1", experiment="register-test")
     decision = artifact(Artifact, tmp_path / "decision")
-    Path(decision.path).write_text(json.dumps({"passed": True, "summary": "pass: ok"}), "utf-8")
+    passed = GateDecision(
+        passed=True,
+        checks=(),
+        comparison=ChampionComparison("no_champion"),
+        reasons=("ok",),
+        thresholds=GateThresholds(),
+    )
+    write_decision(GateOutcome(passed), decision.path, tmp_path / "report.md")
     arguments = {
         "guard_model": trained.guard,
         "test_data": trained.data["test"],
