@@ -1,12 +1,13 @@
 # Libra-Guard platform. Two commands after the clone:
 #   make demo   # create .venv if missing, install, run the whole KFP pipeline on the embedded default
 #   make test   # install if needed, lint, run the tests
+#   make test-fast  # the edit-run loop: no Ray, no KFP runs, no image builds (under 3 minutes)
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test lint benchmark-quality clean image kind-up kind-demo
+.PHONY: install demo test test-fast lint benchmark-quality clean image kind-up kind-demo
 
 # Reinstall only when the project's dependency list changes. torch is pinned to the CPU wheel
 # kept on disk (pyproject.toml says why).
@@ -29,6 +30,12 @@ lint: install
 
 test: install lint
 	$(BIN)/pytest
+
+# Markers come from tests/conftest.py (by the engine fixtures a test uses) and the test files.
+FAST_TESTS := not slow and not ray and not kfp and not image
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "$(FAST_TESTS)" -q
 
 benchmark-quality: install
 	$(BIN)/python benchmarks/quality.py

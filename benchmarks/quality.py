@@ -38,6 +38,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from benchmarks.baseline import TfidfBaseline  # noqa: E402
+from benchmarks.quality_summary import summarize, summary_lines  # noqa: E402
+from benchmarks.subcategory_split import split_by_subcategory  # noqa: E402
 from libra_guard.data.dedup import content_key  # noqa: E402
 from libra_guard.data.io import read_rows  # noqa: E402
 from libra_guard.data.schema import GuardRow  # noqa: E402
@@ -45,7 +47,7 @@ from libra_guard.data.split import split_by_question  # noqa: E402
 from libra_guard.data.synth import generate  # noqa: E402
 from libra_guard.evaluation.metrics import compute_metrics  # noqa: E402
 from libra_guard.evaluation.runner import evaluate_model  # noqa: E402
-from libra_guard.training.config import load_train_config  # noqa: E402
+from libra_guard.training.config import TrainConfig, load_train_config  # noqa: E402
 from libra_guard.training.runner import train_guard  # noqa: E402
 
 JADE = REPO_ROOT.parent / "shared" / "data" / "jade-v3-medium.jsonl"
@@ -59,13 +61,36 @@ def main() -> int:
         console.print(f"[yellow]skipped:[/] {JADE} is absent (real data lives in ../shared/data)")
         return 0
     out = Path(args.out)
-    jade = read_rows(JADE)
-    stage1 = generate(args.stage1_rows, args.seed).rows
-    hard = generate(args.stage2_rows, args.seed + 1, hard=True).rows
-    synth_test = _held_out(generate(args.test_rows, args.seed + 7).rows, [*stage1, *hard])
-    jade_train, jade_test = split_by_question(jade, 0.2, args.seed)
+    jade = read_rows(JADE)[: args.jade_rows or None]
     config = load_train_config(Path(args.config) if args.config else None, base=args.preset)
+    per_seed: dict[int, dict] = {}
+    for seed in range(args.seed, args.seed + args.seeds):
+        console.rule(f"seed {seed}")
+        per_seed[seed] = run_seed(seed, args, jade, config, out / f"seed-{seed}")
+        _print_table(per_seed[seed], args.mode, config.base)
+    summary = summarize(per_seed)
+    _print_summary(summary, len(per_seed))
+    report = {"seeds": list(per_seed), "per_seed": per_seed, "summary": summary}
+    (out / "quality.json").write_text(json.dumps(report, indent=2), encoding="utf-8")
+    console.print(f"results: {out / 'quality.json'}")
+    return 0
 
+
+def run_seed(seed: int, args, jade: list[GuardRow], config, out: Path) -> dict:
+    """Every scenario with one seed: data generation, splits, the guard's initialisation and
+    batch order, and the baseline all follow it."""
+    config = TrainConfig.model_validate(
+        {
+            **config.model_dump(exclude_unset=True),
+            "seed": seed,
+            "tiny": config.preset_dims().model_copy(update={"seed": seed}).model_dump(),
+        }
+    )
+    stage1 = generate(args.stage1_rows, seed).rows
+    hard = generate(args.stage2_rows, seed + 1, hard=True).rows
+    synth_test = _held_out(generate(args.test_rows, seed + 7).rows, [*stage1, *hard])
+    jade_train, jade_test = split_by_question(jade, 0.2, seed)
+    far_train, far_test = split_by_subcategory(jade, 0.2, seed)
     scenarios = {
         "a": ("synthetic only", stage1, hard, {"jade-v3-medium (all)": jade}),
         "b": (
@@ -74,13 +99,19 @@ def main() -> int:
             jade_train,
             {"jade-v3-medium (20% held out)": jade_test, "synthetic (held out)": synth_test},
         ),
+        "c": (
+            "synthetic + JADE without 20% of its subcategories",
+            stage1,
+            far_train,
+            {"jade-v3-medium (held-out subcategories)": far_test},
+        ),
     }
     results: dict[str, dict] = {}
     for key, (title, rows1, rows2, tests) in scenarios.items():
         console.rule(f"({key}) {title}: stage 1 {len(rows1)} rows, stage 2 {len(rows2)} rows")
         started = time.perf_counter()
-        if key == "b":
-            _reuse_stage1(out / "a" / "model", out / "b" / "model")
+        if key != "a":
+            _reuse_stage1(out / "a" / "model", out / key / "model")
         outcome = train_guard(config, rows1, rows2, out / key / "model", log=console.print)
         train_s = time.perf_counter() - started
         baseline = TfidfBaseline().fit([*rows1, *rows2])
@@ -103,10 +134,7 @@ def main() -> int:
                 "stage2_kept_step": outcome.stages[1].best_step or outcome.stages[1].steps,
                 "stage2_steps": outcome.stages[1].steps,
             }
-    _print_table(results, args.mode, config.base)
-    (out / "quality.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
-    console.print(f"results: {out / 'quality.json'}")
-    return 0
+    return results
 
 
 def _reuse_stage1(source: Path, target: Path) -> None:
@@ -148,13 +176,20 @@ def _print_table(results: dict, mode: str, base: str) -> None:
     console.print(table)
 
 
+def _print_summary(summary: dict, seeds: int) -> None:
+    console.rule(f"mean and spread over {seeds} seed(s)")
+    for line in summary_lines(summary):
+        console.print(line)
+
+
 def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(REPO_ROOT / ".libra" / "benchmarks" / "quality"))
     parser.add_argument(
         "--config",
-        default=str(REPO_ROOT / "configs" / "quality.yaml"),
-        help="Training config YAML of the guard (default: configs/quality.yaml).",
+        default=None,
+        help="Training config YAML of the guard (default: the training defaults, which are "
+        "configs/quality.yaml's settings).",
     )
     parser.add_argument(
         "--preset", default=None, help="Base preset or model replacing the config's (e.g. small)."
@@ -162,7 +197,13 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--stage1-rows", type=int, default=2000)
     parser.add_argument("--stage2-rows", type=int, default=600)
     parser.add_argument("--test-rows", type=int, default=400)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="First seed.")
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="Seeds to run (seed, seed+1, ...): mean and spread."
+    )
+    parser.add_argument(
+        "--jade-rows", type=int, default=0, help="Use only the first N JADE rows (smoke runs)."
+    )
     parser.add_argument("--mode", choices=("verdict", "generate"), default="verdict")
     return parser.parse_args()
 

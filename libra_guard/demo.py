@@ -59,6 +59,11 @@ class DemoConfig(BaseModel):
     real_data: str | None = Field(
         default=None, description="A real labelled JSONL/JSON that replaces the stage-2 data."
     )
+    extra_real_data: list[str] = Field(
+        default_factory=list,
+        description="More real labelled sources (e.g. imported feedback), each validated and "
+        "split like real_data into stage 2 and the test set, in addition to it.",
+    )
     real_test_fraction: float = Field(default=0.2, gt=0, lt=1)
     teacher_config: str | None = Field(
         default=None,
@@ -79,9 +84,19 @@ class PreparedData:
     test: Path
     reports: dict[str, ValidationReport] = field(default_factory=dict)
     removed_from_test: int = 0
+    #: Each real-data source (URI) and the digest of its validated rows, for the lineage.
+    sources: dict[str, str] = field(default_factory=dict)
+    #: Validation of ``real_data`` before its split (its bad rows are quarantined there).
+    real_report: ValidationReport | None = None
+
+    def quarantine_reports(self) -> dict[str, ValidationReport]:
+        """Every validation whose quarantine file a run keeps: the datasets, and real data."""
+        return {**({"real": self.real_report} if self.real_report else {}), **self.reports}
 
     def digests(self) -> dict[str, str]:
-        return {name: report.digest for name, report in self.reports.items()}
+        """The digest of each dataset, and of each real source as ``source:URI``."""
+        named = {name: report.digest for name, report in self.reports.items()}
+        return named | {f"source:{uri}": digest for uri, digest in self.sources.items()}
 
 
 @dataclass
@@ -98,6 +113,7 @@ def prepare_data(config: DemoConfig, data_dir: Path, settings: Settings, log: Lo
 
     raw_dir = data_dir / "raw"
     seed = config.seed
+    sources: dict[str, str] = {}
     if config.teacher_config:
         from libra_guard.data.teacher.stage1 import teacher_stage1_rows
 
@@ -108,14 +124,25 @@ def prepare_data(config: DemoConfig, data_dir: Path, settings: Settings, log: Lo
         *generate(config.test_rows_per_source, seed + 101).rows,
         *generate(config.test_rows_per_source, seed + 102, hard=True).rows,
     ]
+    real = None
     if config.real_data:
         real = _validated(config.real_data, data_dir / "real.jsonl", settings, log)
         real_rows = read_rows(real.out_path, settings)
         stage2, real_test = split_by_question(real_rows, config.real_test_fraction, seed)
         log(f"{config.real_data}: {len(stage2)} rows to stage 2, {len(real_test)} to the test set")
         test_rows.extend(real_test)
+        sources[config.real_data] = real.digest
     else:
         stage2 = generate(config.stage2_rows, seed + 1, hard=True).rows
+    for index, uri in enumerate(config.extra_real_data):
+        extra = _validated(uri, data_dir / f"extra-{index}.jsonl", settings, log)
+        extra_train, extra_test = split_by_question(
+            read_rows(extra.out_path, settings), config.real_test_fraction, seed
+        )
+        log(f"{uri}: {len(extra_train)} rows to stage 2, {len(extra_test)} to the test set")
+        stage2 = [*stage2, *extra_train]
+        test_rows.extend(extra_test)
+        sources[uri] = extra.digest
     test_rows, removed = _without_training_overlap(test_rows, [*stage1, *stage2])
     if removed:
         log(f"test set: removed {removed} rows whose (question, response) occurs in training")
@@ -132,6 +159,8 @@ def prepare_data(config: DemoConfig, data_dir: Path, settings: Settings, log: Lo
         test=paths["test"],
         reports=reports,
         removed_from_test=removed,
+        real_report=real,
+        sources=sources,
     )
 
 

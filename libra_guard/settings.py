@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from libra_guard.errors import ConfigError
@@ -33,7 +33,10 @@ class Settings(BaseSettings):
         default=None, description="MinIO/S3 endpoint URL for s3:// URIs, e.g. http://minio:9000."
     )
     s3_access_key: str | None = None
-    s3_secret_key: str | None = None
+    s3_secret_key: SecretStr | None = Field(
+        default=None,
+        description="Kept as a SecretStr: shown as '**********' in reprs, logs and dumps.",
+    )
     s3_secure: bool = Field(default=False, description="Use TLS to reach the S3 endpoint.")
     mlflow_tracking_uri: str | None = Field(
         default=None, description="Defaults to a SQLite file under state_dir."
@@ -87,8 +90,8 @@ class Settings(BaseSettings):
         options: dict = {}
         if self.s3_access_key:
             options["key"] = self.s3_access_key
-        if self.s3_secret_key:
-            options["secret"] = self.s3_secret_key
+        if self.s3_secret_key and self.s3_secret_key.get_secret_value():
+            options["secret"] = self.s3_secret_key.get_secret_value()
         if self.s3_endpoint:
             options["client_kwargs"] = {"endpoint_url": self.s3_endpoint}
         return options

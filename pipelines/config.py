@@ -64,6 +64,11 @@ class PipelineOptions(BaseModel):
 
     image: str = PROJECT_IMAGE
     use_gpu: bool = Field(default=False, description="Request one nvidia.com/gpu per task.")
+    gpu_in_task: bool = Field(
+        default=False,
+        description="With cluster wiring, also request the GPU on the training task itself "
+        "(training_backend local in the cluster). Off: the RayJob's workers request theirs.",
+    )
     resources: TaskResources = Field(default_factory=TaskResources)
     cluster: ClusterWiring | None = Field(
         default_factory=ClusterWiring, description="None: no Kubernetes env wiring (local)."
@@ -147,10 +152,18 @@ class PipelineConfig(BaseModel):
 
     def source_fingerprint(self) -> str:
         """sha256 of the real-data file's bytes (empty without one or for remote URIs), mixed
-        with the teacher config's when there is one: part of ``prepare_data``'s cache key, so
-        an edited file is never served stale."""
+        with the extra real sources' and the teacher config's when there are any: part of
+        ``prepare_data``'s cache key, so an edited file is never served stale."""
         real = self.demo.real_data
         fingerprint = _file_sha256(real, "real_data") if real and "://" not in real else ""
+        extras = [
+            _file_sha256(uri, "extra_real_data")
+            for uri in self.demo.extra_real_data
+            if "://" not in uri
+        ]
+        if extras:
+            mixed = "+".join([fingerprint, *extras])
+            fingerprint = hashlib.sha256(mixed.encode("ascii")).hexdigest()
         teacher = self.demo.teacher_config
         if teacher:
             mixed = f"{fingerprint}+{_file_sha256(teacher, 'teacher_config')}"

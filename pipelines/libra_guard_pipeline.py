@@ -36,10 +36,17 @@ from components.pretrain_guard import pretrain_guard
 from components.record_rejection import record_rejection
 from components.register_guard import register_guard
 from libra_guard.atomic import write_file_atomic
-from libra_guard.kube.wiring import RAYJOB_PODS_ENV
+from libra_guard.kube.ray_dashboard import RAY_TOKEN_ENV
+from libra_guard.kube.rayjob import PLATFORM_CLIENT_LABEL
+from libra_guard.kube.wiring import RAY_TOKEN_SECRET_KEY, RAYJOB_PODS_ENV
 from pipelines.config import DEFAULT_EXPERIMENT, PipelineOptions
 
 PIPELINE_NAME = "libra-guard"
+#: Pods the guard's NetworkPolicy admits to its serve port (libra-guard chart,
+#: networkPolicy.clients).
+GUARD_CLIENT_LABEL = "libra-guard.io/client"
+#: The pipeline's own pods: the only ones the platform admits to the RayJobs' dashboards.
+PIPELINE_POD_LABEL = "libra-guard.io/pipeline"
 COMPILED_YAML = Path(__file__).with_name("libra_guard_pipeline.yaml")
 
 
@@ -68,7 +75,9 @@ def build_pipeline(options: PipelineOptions | None = None):
             task.set_cpu_request(resources.cpu_request).set_memory_request(
                 resources.memory_request
             ).set_cpu_limit(resources.cpu_limit).set_memory_limit(resources.memory_limit)
-            if options.use_gpu:
+            # In cluster mode the training task only follows its RayJob, whose workers each
+            # request their own GPU: a GPU here would be booked twice and sit idle.
+            if options.use_gpu and (options.cluster is None or options.gpu_in_task):
                 task.set_accelerator_type("nvidia.com/gpu").set_accelerator_limit(1)
         pods = options.rayjob_pods()
         if training and pods is not None:
@@ -77,6 +86,21 @@ def build_pipeline(options: PipelineOptions | None = None):
             task.set_env_variable(RAYJOB_PODS_ENV, pods.to_env_value())
         if options.cluster is not None:
             wiring = options.cluster
+            # The platform's NetworkPolicies admit pods with this label to MLflow, MinIO and
+            # the RayJobs' dashboards; the rollout step also needs the guard's serve port.
+            kubernetes.add_pod_label(task, PLATFORM_CLIENT_LABEL, "true")
+            kubernetes.add_pod_label(task, PIPELINE_POD_LABEL, "true")
+            if serves:
+                kubernetes.add_pod_label(task, GUARD_CLIENT_LABEL, "true")
+            if training and wiring.ray_token_secret_name:
+                # The RayJob clusters require this token (RAY_AUTH_MODE=token); the follower
+                # sends it to their dashboards.
+                kubernetes.use_secret_as_env(
+                    task,
+                    wiring.ray_token_secret_name,
+                    {RAY_TOKEN_SECRET_KEY: RAY_TOKEN_ENV},
+                    optional=True,
+                )
             if wiring.secret_name:
                 kubernetes.use_secret_as_env(task, wiring.secret_name, dict(wiring.secret_env))
             if wiring.config_map_name:

@@ -16,6 +16,9 @@ What the embedded default needs around the DAG:
   ``STATE_DIR/kfp/<pipeline run>/`` and its cache entry is written atomically after it
   succeeds, so killing the run loses no finished step: the next run reuses it and prints
   "reused cached result of STEP".
+- a quiet console: one line per step and the summary (``step_log.py``); every step's full
+  output goes to ``STATE_DIR/runs/<run name>/STEP.log`` (and all of it to ``pipeline.log``
+  there); ``verbose`` also streams it to the console as KFP does.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from libra_guard.errors import LibraGuardError
 from libra_guard.settings import Settings
 from libra_guard.training.ray_runtime import environment, local_ray_head
 from pipelines.config import PipelineConfig
+from pipelines.step_log import step_logs
 
 Log = Callable[[str], None]
 #: The message kfp.local logs when a task's cached outputs are reused.
@@ -56,12 +60,21 @@ class LocalRunResult:
     seconds: float = 0.0
     #: The served champion's answer to one moderation call, when a version is serving.
     moderation: dict | None = None
+    #: The run folder holding ``pipeline.log`` and one ``STEP.log`` per executed step.
+    log_dir: Path | None = None
 
 
 def run_locally(
-    config: PipelineConfig, settings: Settings | None = None, *, log: Log = print
+    config: PipelineConfig,
+    settings: Settings | None = None,
+    *,
+    log: Log = print,
+    verbose: bool = False,
 ) -> LocalRunResult:
     """Run the whole DAG on this machine; see the module docstring for what is set up.
+
+    ``log`` gets one line per step and the run's own messages; ``verbose`` also copies every
+    step's full output to standard output.
 
     Raises:
         PipelineFailedError: a step failed (its log shows why).
@@ -96,9 +109,12 @@ def run_locally(
         )
         pipeline = build_pipeline(config.options(cluster=False))
         reused: list[str] = []
+        log_dir = state_dir / "runs" / run_name
+        log(f"step logs: {log_dir}")
         with (
             environment({"LIBRA_MLFLOW_PARENT_RUN_ID": parent_run_id}),
-            _reports_cache_hits(reused, log),
+            step_logs(log_dir, log, verbose=verbose) as steps,
+            _reports_cache_hits(reused, steps.emit),
             _quiet_local_only_warnings(),
         ):
             try:
@@ -108,8 +124,8 @@ def run_locally(
             except RuntimeError as exc:
                 runs.finish_run(parent_run_id, status="FAILED", tracking_uri=settings.tracking_uri)
                 raise PipelineFailedError(
-                    f"the pipeline failed: {exc}; the failing step's log is above, finished "
-                    "steps are cached and a rerun resumes after them"
+                    f"the pipeline failed: {exc}; the failing step's log is above and in "
+                    f"{log_dir}, finished steps are cached and a rerun resumes after them"
                 ) from exc
         moderation = _ask_served_guard(config.serving.http_port, log)
         mlflow_client = store.client(settings.tracking_uri)
@@ -123,6 +139,7 @@ def run_locally(
         champion_version=registry.alias_version("champion", tracking_uri=settings.tracking_uri),
         seconds=time.perf_counter() - started,
         moderation=moderation,
+        log_dir=log_dir,
     )
 
 

@@ -15,6 +15,7 @@ only the backend differs.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import Depends, FastAPI, Query, Request
@@ -26,15 +27,16 @@ from pydantic import TypeAdapter
 from serving.auth import BearerAuth
 from serving.backend import GuardBackend, build_results, to_pair
 from serving.config import ServingConfig
-from serving.http_errors import install_error_handlers
+from serving.http_errors import ApiError, install_error_handlers
+from serving.observer import DecisionObserver
 from serving.parsing import check_content_type, decode_json, parse_moderation, read_body
 from serving.schemas import (
     BatchModeration,
     ErrorBody,
     Health,
-    ModelDescription,
     ModerationItem,
     ModerationResponse,
+    PublicModel,
     SingleModeration,
 )
 
@@ -43,23 +45,32 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorBody, "description": description}
     for status, description in {
         400: "The body is not UTF-8 JSON.",
-        401: "Missing or wrong API key (only when LIBRA_API_KEY is set).",
+        401: "Missing or wrong API key (whenever the server requires auth).",
         413: "Body, text or item count over the limits.",
         415: "The body is not application/json.",
         422: "JSON of the wrong shape: missing fields, wrong types, empty strings.",
         503: "The queue is full or no model is ready; retry after Retry-After seconds.",
+        504: "The model did not answer within request_timeout_s (explain_timeout_s).",
     }.items()
 }
 
 
-def create_api(backend: GuardBackend, config: ServingConfig, api_key: str | None = None) -> FastAPI:
-    """The FastAPI app answering with ``backend``; ``api_key`` turns bearer auth on."""
+def create_api(
+    backend: GuardBackend,
+    config: ServingConfig,
+    api_key: str | None = None,
+    observer: DecisionObserver | None = None,
+) -> FastAPI:
+    """The FastAPI app answering with ``backend``; ``api_key`` turns bearer auth on;
+    ``observer`` sees every request and decision (metrics, capture)."""
     app = FastAPI(
         title=API_TITLE,
         version="1",
         description="Chinese content-safety guard (Libra-Guard protocol).",
     )
     install_error_handlers(app)
+    observer = observer or DecisionObserver()
+    observer.install(app)
     auth = BearerAuth(api_key)
     bearer = HTTPBearer(auto_error=False, description="LIBRA_API_KEY, when the server sets it")
 
@@ -85,23 +96,26 @@ def create_api(backend: GuardBackend, config: ServingConfig, api_key: str | None
         body = await read_body(
             request.stream(), request.headers.get("content-length"), config.max_body_bytes
         )
-        parsed = parse_moderation(decode_json(body), config, explain)
+        value = decode_json(body)
+        parsed = parse_moderation(value, config, explain, text_limit=await backend.text_limit())
         pairs = [to_pair(item) for item in parsed.items]
-        scored = await backend.score(pairs)
-        critiques = await backend.explain(pairs) if parsed.explain else None
-        return ModerationResponse(
-            results=build_results(parsed.items, scored, critiques, config.threshold)
-        )
+        scored = await _within(backend.score(pairs), config.request_timeout_s, "request")
+        critiques = None
+        if parsed.explain:
+            critiques = await _within(backend.explain(pairs), config.explain_timeout_s, "explain")
+        results = build_results(parsed.items, scored, critiques, config.threshold)
+        await observer.decided(parsed.items, results)
+        return ModerationResponse(results=results)
 
     @app.get(
         "/v1/model",
-        response_model=ModelDescription,
+        response_model=PublicModel,
         responses={401: _ERRORS[401], 503: _ERRORS[503]},
         dependencies=[Depends(require_key)],
-        summary="The model version, aliases and lineage",
+        summary="The model version, aliases, limits and allow-listed lineage",
     )
-    async def model() -> ModelDescription:
-        return await backend.describe()
+    async def model() -> PublicModel:
+        return PublicModel.of(await backend.describe())
 
     @app.get(
         "/healthz",
@@ -116,6 +130,17 @@ def create_api(backend: GuardBackend, config: ServingConfig, api_key: str | None
 
     app.openapi = lambda: _openapi_with_bodies(app, config)  # type: ignore[method-assign]
     return app
+
+
+async def _within(work, timeout_s: float, what: str):
+    """``work``, or a 504 naming the limit once ``timeout_s`` passes (the call is cancelled)."""
+    try:
+        return await asyncio.wait_for(work, timeout_s)
+    except TimeoutError as exc:
+        limit = "explain_timeout_s" if what == "explain" else "request_timeout_s"
+        raise ApiError(
+            504, "timeout", f"the model did not answer the {what} within {timeout_s:g}s ({limit})"
+        ) from exc
 
 
 def _body_adapter() -> TypeAdapter:
@@ -143,7 +168,9 @@ def _openapi_with_bodies(app: FastAPI, config: ServingConfig) -> dict:
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     for name, definition in definitions.get("$defs", {}).items():
         for field in ("question", "response"):
-            _limit_text(definition.get("properties", {}).get(field), config.max_chars)
+            # The model's own limit is known only once it loads; the schema shows the cap.
+            if config.max_chars is not None:
+                _limit_text(definition.get("properties", {}).get(field), config.max_chars)
         items = definition.get("properties", {}).get("items")
         if items is not None:
             items["maxItems"] = config.max_items

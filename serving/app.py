@@ -17,6 +17,7 @@ code.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Sequence
 
 from ray import serve
@@ -26,13 +27,16 @@ from ray.serve.exceptions import BackPressureError, RayServeException
 
 from libra_guard.errors import ConfigError
 from serving.api import create_api
-from serving.auth import api_key_from_env
-from serving.backend import Scored
+from serving.auth import server_api_key
+from serving.backend import CANARY_FAILED, CANARY_TIMED_OUT, NO_MODEL, Scored
 from serving.config import ServingConfig, parse_serving_config
 from serving.guard_deployment import GuardModel
 from serving.http_errors import ModelUnavailable, Overloaded
-from serving.judge_runner import Pair
+from serving.judge_runner import ExplainBusy, Pair
+from serving.observer import serve_observer
 from serving.schemas import Health, ModelDescription, ModelRef
+
+logger = logging.getLogger(__name__)
 
 API_DEPLOYMENT = "GuardAPI"
 MODEL_DEPLOYMENT = "GuardModel"
@@ -47,11 +51,19 @@ class ServeBackend:
         self._config = config
         self._app_name: str | None = None
         self._handle = None
+        self._text_limits: dict[str, int | None] = {}
 
     def point_to(self, app_name: str) -> None:
         """Send all new work to ``app_name``; calls already made finish where they are."""
         self._handle = serve.get_deployment_handle(MODEL_DEPLOYMENT, app_name=app_name)
         self._app_name = app_name
+
+    async def text_limit(self) -> int | None:
+        """The model application's character limit, asked once per application."""
+        name = self._app_name
+        if name not in self._text_limits:
+            self._text_limits[name] = (await self.describe()).max_chars
+        return self._text_limits[name]
 
     async def score(self, pairs: Sequence[Pair]) -> list[Scored]:
         handle = self._current()
@@ -60,9 +72,9 @@ class ServeBackend:
         chunks = [list(pairs[start : start + size]) for start in range(0, len(pairs), size)]
         replies = await asyncio.gather(*(self._call(method, chunk) for chunk in chunks))
         return [
-            Scored(score, ModelRef.model_validate(reply["model"]))
+            Scored(score, ModelRef.model_validate(reply["model"]), windows)
             for reply in replies
-            for score in reply["scores"]
+            for score, windows in zip(reply["scores"], reply["windows"], strict=True)
         ]
 
     async def explain(self, pairs: Sequence[Pair]) -> list[str]:
@@ -76,11 +88,12 @@ class ServeBackend:
             handle = self._current()
             reply = await asyncio.wait_for(self._call(handle.health), HEALTH_TIMEOUT_S)
         except TimeoutError:
-            return Health(status="unavailable", reason="the canary item did not score in time")
-        except (ModelUnavailable, Overloaded) as exc:
-            return Health(status="unavailable", reason=exc.message)
-        except Exception as exc:
-            return Health(status="unavailable", reason=f"the canary item failed: {exc}")
+            return Health(status="unavailable", reason=CANARY_TIMED_OUT)
+        except (ModelUnavailable, Overloaded):
+            return Health(status="unavailable", reason=NO_MODEL)
+        except Exception:
+            logger.exception("the health check of %s failed", self._app_name)
+            return Health(status="unavailable", reason=CANARY_FAILED)
         return Health.model_validate(reply)
 
     def _current(self):
@@ -95,6 +108,13 @@ class ServeBackend:
             raise Overloaded(
                 "the guard is at its queue limit; retry shortly", self._config.retry_after_s
             ) from exc
+        except ExplainBusy as exc:
+            # Ray re-raises a replica's exception as an instance of its own class.
+            raise Overloaded(
+                "the guard is at its explain limit (explain_max_concurrent); retry shortly or "
+                "ask without explain",
+                self._config.retry_after_s,
+            ) from exc
         except (RayActorError, RayServeException) as exc:
             raise ModelUnavailable(
                 f"the model application {self._app_name!r} is not available: {type(exc).__name__}"
@@ -106,8 +126,10 @@ class ServeBackend:
 class GuardAPI:
     """The HTTP ingress: validation, auth and error mapping, then calls to ``GuardModel``."""
 
-    def __init__(self, serving: dict) -> None:
+    def __init__(self, serving: dict, bind_host: str | None = None) -> None:
+        """Raises ``ConfigError`` when auth is required and ``LIBRA_API_KEY`` is empty."""
         self._config = ServingConfig.model_validate(serving)
+        self._api_key = server_api_key(bind_host, self._config.auth_required)
         self._backend = ServeBackend(self._config)
 
     def reconfigure(self, user_config: dict) -> None:
@@ -115,13 +137,25 @@ class GuardAPI:
         self._backend.point_to(str(user_config["model_app"]))
 
     def __serve_build_asgi_app__(self):
-        return create_api(self._backend, self._config, api_key=api_key_from_env())
+        return create_api(
+            self._backend,
+            self._config,
+            api_key=self._api_key,
+            observer=serve_observer(self._config),
+        )
 
 
 def build_api_app(args: dict) -> Application:
-    """Builder of the API application; ``args``: ``{"serving": ServingConfig fields}``."""
-    config = parse_serving_config((args or {}).get("serving"))
-    return GuardAPI.options(**config.api_deployment_options()).bind(config.model_dump())
+    """Builder of the API application.
+
+    ``args``: ``{"serving": ServingConfig fields, "bind_host": the HTTP host}``; without
+    ``bind_host`` the address is unknown, so auth is required unless ``auth_required: false``.
+    """
+    args = args or {}
+    config = parse_serving_config(args.get("serving"))
+    return GuardAPI.options(**config.api_deployment_options()).bind(
+        config.model_dump(), args.get("bind_host")
+    )
 
 
 def build_model_app(args: dict) -> Application:

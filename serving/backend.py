@@ -19,7 +19,8 @@ from typing import Protocol
 
 from libra_guard.data.schema import SAFE, UNSAFE
 from serving.config import ServingConfig
-from serving.judge_runner import Pair
+from serving.http_errors import Overloaded
+from serving.judge_runner import ExplainBusy, Pair
 from serving.schemas import (
     VERDICT_OF_LABEL,
     Health,
@@ -29,13 +30,19 @@ from serving.schemas import (
     ModerationItem,
 )
 
+#: The reasons /healthz gives: fixed phrases, so no exception text (paths, hosts) leaks.
+CANARY_FAILED = "the canary item did not score"
+CANARY_TIMED_OUT = "the canary item did not score in time"
+NO_MODEL = "no model is ready"
+
 
 @dataclass(frozen=True)
 class Scored:
-    """P(不安全) of one pair and the model version that computed it."""
+    """P(不安全) of one pair (maximum over its windows), windows read, and the model version."""
 
     score: float
     model: ModelRef
+    windows: int = 1
 
 
 class GuardBackend(Protocol):
@@ -48,6 +55,10 @@ class GuardBackend(Protocol):
     async def describe(self) -> ModelDescription: ...
 
     async def health(self) -> Health: ...
+
+    async def text_limit(self) -> int | None:
+        """Characters one question/response may have, from the loaded model's window."""
+        ...
 
 
 def to_pair(item: ModerationItem) -> Pair:
@@ -71,6 +82,7 @@ def build_results(
             verdict=VERDICT_OF_LABEL[label],
             label=label,
             score=min(1.0, max(0.0, one.score)),
+            windows=one.windows,
             task="prompt" if item.response is None else "response",
             model=one.model,
         )
@@ -92,23 +104,29 @@ class LocalBackend:
 
     def __init__(self, runner, description: ModelDescription, config: ServingConfig) -> None:
         self._runner = runner
-        self._description = description
+        self._description = description.model_copy(
+            update={"max_chars": runner.max_text_chars, "window_tokens": runner.window_tokens}
+        )
         self._ref = ModelRef(name=description.name, version=description.version)
         self._config = config
 
     async def score(self, pairs: Sequence[Pair]) -> list[Scored]:
-        scores = await self._runner.scores(pairs, batch_size=self._config.batch_max_size)
-        return [Scored(score, self._ref) for score in scores]
+        scored = await self._runner.scores(pairs, batch_size=self._config.batch_max_size)
+        return [Scored(one.score, self._ref, one.windows) for one in scored]
 
     async def explain(self, pairs: Sequence[Pair]) -> list[str]:
-        return await self._runner.critiques(pairs, self._config.explain_max_new_tokens)
+        try:
+            return await self._runner.critiques(pairs, self._config.explain_max_new_tokens)
+        except ExplainBusy as exc:
+            raise Overloaded(str(exc), self._config.retry_after_s) from exc
 
     async def describe(self) -> ModelDescription:
         return self._description
 
+    async def text_limit(self) -> int | None:
+        return self._runner.max_text_chars
+
     async def health(self) -> Health:
-        try:
-            await self._runner.canary()
-        except Exception as exc:
-            return Health(status="unavailable", reason=f"the canary item failed: {exc}")
+        if not await self._runner.ready():
+            return Health(status="unavailable", reason=CANARY_FAILED)
         return Health(status="ready", model=self._ref)

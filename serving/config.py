@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from libra_guard.errors import ConfigError
+from libra_guard.lifecycle.capture import CaptureConfig
 
 
 class AutoscalingSettings(BaseModel):
@@ -49,7 +50,17 @@ class ServingConfig(BaseModel):
 
     # Request limits: anything over them is answered 413 with the limit named.
     max_items: int = Field(default=32, ge=1, description="Items in one moderation request.")
-    max_chars: int = Field(default=8000, ge=1, description="Characters in one question/response.")
+    max_windows: int = Field(
+        default=16,
+        ge=1,
+        description="Windows one question/response may take; with the model's window it sets "
+        "the character limit at load time (413 above).",
+    )
+    max_chars: int | None = Field(
+        default=None,
+        ge=1,
+        description="A further cap on characters per question/response; unset: the model's.",
+    )
     max_body_bytes: int = Field(
         default=2 * 1024 * 1024, ge=1024, description="Size of one request body."
     )
@@ -91,6 +102,25 @@ class ServingConfig(BaseModel):
         default=3, ge=1, description="Tries to start a replica before the version is failed."
     )
     health_check_period_s: float = Field(default=10.0, gt=0)
+    # Auth, health and time bounds.
+    auth_required: bool | None = Field(
+        default=None,
+        description="Require LIBRA_API_KEY; unset: required unless the server binds loopback.",
+    )
+    canary_max_age_s: float = Field(
+        default=30.0, gt=0, description="How old a canary result /healthz may report."
+    )
+    explain_max_concurrent: int = Field(
+        default=2, ge=1, description="Explain calls a replica runs or queues; 503 above."
+    )
+    request_timeout_s: float = Field(
+        default=60.0, gt=0, description="A scoring call's limit before the API answers 504."
+    )
+    explain_timeout_s: float = Field(
+        default=300.0, gt=0, description="An explain call's limit before the API answers 504."
+    )
+    # Opt-in capture of served decisions (libra_guard.lifecycle.capture); unset: off.
+    capture: CaptureConfig | None = Field(default=None, description="Sampled decision capture.")
 
     @model_validator(mode="after")
     def _consistent(self) -> ServingConfig:

@@ -25,9 +25,10 @@ from collections.abc import Sequence
 from ray import serve
 
 from libra_guard.tracking.model_version import ModelVersion
+from serving.backend import CANARY_FAILED
 from serving.config import ServingConfig
 from serving.model_source import description_of, load_source
-from serving.schemas import ModelRef
+from serving.schemas import ModelDescription, ModelRef
 
 
 def _count_pairs(calls: list[Sequence]) -> int:
@@ -46,9 +47,17 @@ class GuardModel:
 
         self._config = ServingConfig.model_validate(serving)
         folder = load_source(model)
-        self._runner = JudgeRunner(folder, torch_threads=self._config.torch_threads)
+        self._runner = JudgeRunner(
+            folder,
+            torch_threads=self._config.torch_threads,
+            max_windows=self._config.max_windows,
+            explain_max_concurrent=self._config.explain_max_concurrent,
+            canary_max_age_s=self._config.canary_max_age_s,
+        )
         # Until user_config names the registry version: what the source alone says.
-        self._description = description_of(ModelVersion.unregistered(folder), folder)
+        self._description = self._with_limits(
+            description_of(ModelVersion.unregistered(folder), folder)
+        )
         self.score.set_max_batch_size(self._config.batch_max_size)
         self.score.set_batch_wait_timeout_s(self._config.batch_wait_timeout_s)
 
@@ -57,7 +66,15 @@ class GuardModel:
         values = user_config.get("model")
         if values:
             model = ModelVersion.from_dict(values)
-            self._description = description_of(model, self._runner.source)
+            self._description = self._with_limits(description_of(model, self._runner.source))
+
+    def _with_limits(self, description: ModelDescription) -> ModelDescription:
+        return description.model_copy(
+            update={
+                "max_chars": self._runner.max_text_chars,
+                "window_tokens": self._runner.window_tokens,
+            }
+        )
 
     @property
     def _ref(self) -> dict:
@@ -65,20 +82,27 @@ class GuardModel:
 
     @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01, batch_size_fn=_count_pairs)
     async def score(self, calls: list[list[tuple[str, str]]]) -> list[dict]:
-        """P(不安全) per pair of each call, computed in one pass over all calls' pairs."""
+        """P(不安全) and windows read per pair of each call, in one pass over all calls."""
         flat = [tuple(pair) for pairs in calls for pair in pairs]
-        scores = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
+        scored = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
         replies, start = [], 0
         for pairs in calls:
-            replies.append({"scores": scores[start : start + len(pairs)], "model": self._ref})
+            replies.append(self._reply(scored[start : start + len(pairs)]))
             start += len(pairs)
         return replies
 
     async def score_unbatched(self, pairs: list[tuple[str, str]]) -> dict:
         """The same as ``score`` for one call, without waiting for others."""
         flat = [tuple(pair) for pair in pairs]
-        scores = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
-        return {"scores": scores, "model": self._ref}
+        scored = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
+        return self._reply(scored)
+
+    def _reply(self, scored) -> dict:
+        return {
+            "scores": [one.score for one in scored],
+            "windows": [one.windows for one in scored],
+            "model": self._ref,
+        }
 
     async def explain(self, pairs: list[tuple[str, str]]) -> list[str]:
         """The generated critique per pair (greedy, the paper's protocol)."""
@@ -89,10 +113,12 @@ class GuardModel:
         return self._description.model_dump()
 
     async def health(self) -> dict:
-        """Ready when the canary scores; raises otherwise."""
-        await self._runner.canary()
+        """Readiness: a recent success, else a fresh canary; never exception text."""
+        if not await self._runner.ready():
+            return {"status": "unavailable", "reason": CANARY_FAILED}
         return {"status": "ready", "model": self._ref}
 
     async def check_health(self) -> None:
-        """Serve's periodic probe: a replica whose canary fails is restarted."""
-        await self._runner.canary()
+        """Serve's periodic probe, liveness only: the worker threads are up and the last
+        canary did not fail. It never waits for the model, so queued work cannot fail it."""
+        self._runner.alive()

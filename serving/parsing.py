@@ -91,12 +91,23 @@ def decode_json(body: bytes) -> object:
 
 
 def parse_moderation(
-    value: object, config: ServingConfig, explain_param: bool | None = None
+    value: object,
+    config: ServingConfig,
+    explain_param: bool | None = None,
+    *,
+    text_limit: int | None = None,
 ) -> ParsedModeration:
     """Validate the decoded JSON as an item, a batch ``{"items": [...]}`` or a list of items.
 
     ``explain_param`` (the ``?explain=`` query parameter) wins over the body's ``explain``.
+    ``text_limit`` is the model's character limit (``max_windows`` of its windows); the
+    item count is checked before any item is validated, so a huge list costs nothing.
     """
+    raw_items = value if isinstance(value, list) else None
+    if isinstance(value, dict) and isinstance(value.get("items"), list):
+        raw_items = value["items"]
+    if raw_items is not None:
+        _check_count(len(raw_items), config)
     if isinstance(value, list):
         batch = _validated(BatchModeration, {"items": value}, strip_prefix=True)
         items, explain = batch.items, False
@@ -114,28 +125,38 @@ def parse_moderation(
             "the body must be an object {question, response?}, {items: [...]} or a list of "
             f"items, not a JSON {type(value).__name__}",
         )
-    check_limits(items, config)
+    check_limits(items, config, text_limit)
     return ParsedModeration(items, explain if explain_param is None else explain_param)
 
 
-def check_limits(items: list[ModerationItem], config: ServingConfig) -> None:
+def check_limits(
+    items: list[ModerationItem], config: ServingConfig, text_limit: int | None = None
+) -> None:
     """413 when there are too many items or a text is too long."""
-    if len(items) > config.max_items:
-        raise ApiError(
-            413,
-            "too_many_items",
-            f"{len(items)} items in one request; the limit is {config.max_items} (max_items)",
-        )
+    _check_count(len(items), config)
+    limits = [limit for limit in (text_limit, config.max_chars) if limit is not None]
+    if not limits:
+        return
+    limit = min(limits)
+    named = "max_chars" if limit == config.max_chars else "max_windows of the model's window"
     for index, item in enumerate(items):
         for field, text in (("question", item.question), ("response", item.response)):
-            if text is not None and len(text) > config.max_chars:
+            if text is not None and len(text) > limit:
                 where = field if len(items) == 1 else f"items[{index}].{field}"
                 raise ApiError(
                     413,
                     "text_too_long",
-                    f"{where} has {len(text)} characters; the limit is {config.max_chars} "
-                    "(max_chars)",
+                    f"{where} has {len(text)} characters; the limit is {limit} ({named})",
                 )
+
+
+def _check_count(count: int, config: ServingConfig) -> None:
+    if count > config.max_items:
+        raise ApiError(
+            413,
+            "too_many_items",
+            f"{count} items in one request; the limit is {config.max_items} (max_items)",
+        )
 
 
 def _validated(model: type[M], value: object, strip_prefix: bool = False) -> M:

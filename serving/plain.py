@@ -21,9 +21,11 @@ import uvicorn
 from libra_guard.errors import ConfigError
 from libra_guard.training.ray_runtime import free_port
 from serving.api import create_api
+from serving.auth import server_api_key
 from serving.backend import LocalBackend
 from serving.config import ServingConfig
 from serving.model_source import description_of, load_source
+from serving.observer import DecisionObserver, capture_sink
 from serving.rollout.base import ModelTarget
 
 START_TIMEOUT_S = 30.0
@@ -45,10 +47,22 @@ def running_plain_server(
     """
     from serving.judge_runner import JudgeRunner
 
+    if api_key is None:
+        api_key = server_api_key(host, config.auth_required)
     folder = load_source(target.source)
-    runner = JudgeRunner(folder, torch_threads=config.torch_threads)
-    description = description_of(target.model, folder)
-    app = create_api(LocalBackend(runner, description, config), config, api_key)
+    runner = JudgeRunner(
+        folder,
+        torch_threads=config.torch_threads,
+        max_windows=config.max_windows,
+        explain_max_concurrent=config.explain_max_concurrent,
+        canary_max_age_s=config.canary_max_age_s,
+    )
+    description = description_of(target.model, folder).model_copy(
+        update={"max_chars": runner.max_text_chars, "window_tokens": runner.window_tokens}
+    )
+    backend = LocalBackend(runner, description, config)
+    observer = DecisionObserver(capture=capture_sink(config))
+    app = create_api(backend, config, api_key, observer=observer)
     port = port or free_port(host)
     server = uvicorn.Server(
         uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)

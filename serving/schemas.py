@@ -78,7 +78,14 @@ class ItemResult(BaseModel):
 
     verdict: Verdict
     label: Literal["安全", "不安全"] = Field(description="The verdict in Libra's words.")
-    score: float = Field(ge=0, le=1, description="P(不安全) at the verdict position.")
+    score: float = Field(
+        ge=0, le=1, description="P(不安全) at the verdict position; the maximum over windows."
+    )
+    windows: int = Field(
+        ge=1,
+        description="Windows read: a text longer than the model's window is read in "
+        "overlapping windows, none cut.",
+    )
     task: Literal["response", "prompt"] = Field(
         description="response: the answer was judged; prompt: the question was judged."
     )
@@ -99,14 +106,69 @@ class ModerationResponse(BaseModel):
     results: list[ItemResult]
 
 
+#: Lineage fields ``/v1/model`` shows; others (checkpoint folders, artifact locations, run
+#: ids of the tracking server) describe the platform's insides and stay private.
+PUBLIC_LINEAGE_FIELDS = (
+    "model_uri",
+    "status",
+    "created",
+    "dataset_digests",
+    "git_commit",
+    "base_model",
+    "gate_decision",
+)
+
+
 class ModelDescription(BaseModel):
-    """The model behind the service: version, aliases and lineage tags."""
+    """The model behind the service: version, aliases and lineage tags (all of them)."""
 
     name: str
     version: str
     source: str = Field(description="Where the weights were loaded from.")
     aliases: list[str] = Field(default_factory=list)
     lineage: dict[str, Any] = Field(default_factory=dict)
+    max_chars: int | None = Field(
+        default=None, description="Characters one question/response may have (from the model)."
+    )
+    window_tokens: int | None = Field(default=None, description="Response tokens per window.")
+
+
+class PublicModel(BaseModel):
+    """What ``/v1/model`` shows: version, aliases, limits and allow-listed lineage fields."""
+
+    name: str
+    version: str
+    aliases: list[str] = Field(default_factory=list)
+    lineage: dict[str, Any] = Field(
+        default_factory=dict, description=f"Only {', '.join(PUBLIC_LINEAGE_FIELDS)}."
+    )
+    max_chars: int | None = None
+    window_tokens: int | None = None
+
+    @classmethod
+    def of(cls, description: ModelDescription) -> PublicModel:
+        lineage = {
+            key: value
+            for key, value in description.lineage.items()
+            if key in PUBLIC_LINEAGE_FIELDS and not _looks_like_a_location(value)
+        }
+        return cls(
+            name=description.name,
+            version=description.version,
+            aliases=description.aliases,
+            lineage=lineage,
+            max_chars=description.max_chars,
+            window_tokens=description.window_tokens,
+        )
+
+
+def _looks_like_a_location(value: object) -> bool:
+    """A local path or an internal URI (``base_model`` may be either); registry URIs pass."""
+    if not isinstance(value, str):
+        return False
+    if value.startswith("models:/"):
+        return False
+    return "://" in value or value.startswith(("/", "~", ".", "\\")) or ":\\" in value
 
 
 class Health(BaseModel):
@@ -114,7 +176,9 @@ class Health(BaseModel):
 
     status: Literal["ready", "unavailable"]
     model: ModelRef | None = None
-    reason: str | None = None
+    reason: str | None = Field(
+        default=None, description="A fixed phrase (never exception text) when unavailable."
+    )
 
 
 class ErrorBody(BaseModel):

@@ -24,12 +24,34 @@ def jade_medium_path() -> Path:
     return JADE_MEDIUM
 
 
+#: Fixtures that start an engine, and the marker they give every test using them (directly or
+#: through another fixture). ``make test-fast`` deselects these markers and ``slow``.
+ENGINE_FIXTURES = {
+    "ray_address": "ray",
+    "pipeline_runs": "kfp",
+    "project_image": "image",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark tests by the engines their fixtures start, so the fast tier needs no list of
+    files: a new test that takes ``ray_address`` leaves ``make test-fast`` by itself."""
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        for fixture, marker in ENGINE_FIXTURES.items():
+            if fixture in used:
+                item.add_marker(marker)
+
+
 @pytest.fixture(scope="session")
 def ray_address():
     """A private local Ray head (own temp dir, free ports), started once per session.
 
-    The dashboard process runs because Ray Train's placement-group cleaner polls the state
-    API it serves (see ``ray_runtime``).
+    ``address="local"`` always starts a new head: with no address, ``ray.init`` would join
+    whatever ``RAY_ADDRESS`` names (ray/_private/services.py, ``canonicalize_bootstrap_address``
+    and ``get_ray_address_from_environment``), so a Ray of a ``make demo`` or of the user's
+    shell could receive the tests' work. The dashboard process runs because Ray Train's
+    placement-group cleaner polls the state API it serves (see ``ray_runtime``).
     """
     ray = pytest.importorskip("ray")
     from libra_guard.training.ray_runtime import free_port as _free_port
@@ -38,6 +60,7 @@ def ray_address():
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(
+            address="local",
             num_cpus=2,
             include_dashboard=True,
             dashboard_host="127.0.0.1",

@@ -70,7 +70,8 @@ cat <<EOF
 Libra-Guard on kind ($KIND_CONTEXT, namespace $LIBRA_NAMESPACE):
   KFP UI          $kfp_url
   MLflow UI       $mlflow_url
-  Ray dashboard   $dashboard_url
+  Ray dashboard   $dashboard_url   (KubeRay's head Service; requires the Ray token:
+                  kubectl --context $KIND_CONTEXT -n $LIBRA_NAMESPACE get secret libra-guard-ray-token -o jsonpath='{.data.auth_token}' | base64 -d)
   guard API       $guard_url   (GET /healthz, POST /v1/moderate)
 
 Ask the guard (its API key is in Secret libra-guard-api-key):

@@ -16,7 +16,10 @@ KUBERAY_REPO_URL=https://ray-project.github.io/kuberay-helm/
 KUBERAY_VERSION=${KUBERAY_VERSION:-1.7.0}
 KUBERAY_NAMESPACE=kuberay-system
 # KFP standalone, the release matching the kfp SDK (2.17) the project compiles with.
-KFP_VERSION=${KFP_VERSION:-2.17.3}
+# KFP's backend (the manifests' git tag) and its SDK are versioned apart: backend tags do not
+# follow SDK patch releases (SDK 2.17.x, backend tag 2.17.0). kind-up applies the backend tag;
+# the SDK is pinned in pyproject.toml.
+KFP_BACKEND_VERSION=${KFP_BACKEND_VERSION:-2.17.0}
 KFP_MANIFESTS=github.com/kubeflow/pipelines/manifests/kustomize
 # The image the pipeline and the guard chart name (components.PROJECT_IMAGE, image.* values).
 LIBRA_IMAGE=${LIBRA_IMAGE:-ghcr.io/libra-guard/libra-guard:0.1.0}

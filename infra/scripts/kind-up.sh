@@ -17,7 +17,7 @@
 # small training pods. Requests add up to about 3 CPUs and 6 GiB with one training job running.
 #
 # Needs: docker, kind (>= 0.29), kubectl, helm (v3), git (kubectl fetches KFP's manifests).
-# Environment: LIBRA_KIND_CLUSTER, LIBRA_NAMESPACE, KUBERAY_VERSION, KFP_VERSION, LIBRA_IMAGE,
+# Environment: LIBRA_KIND_CLUSTER, LIBRA_NAMESPACE, KUBERAY_VERSION, KFP_BACKEND_VERSION, LIBRA_IMAGE,
 # LIBRA_KFP_ARTIFACTS (platform, the default: KFP steps write artifacts to the platform's
 # MinIO; kfp: keep KFP's own store), and build-image.sh's variables.
 set -euo pipefail
@@ -59,11 +59,11 @@ install_kuberay() {
 }
 
 install_kfp() {
-  say "KFP $KFP_VERSION (standalone, platform-agnostic)"
-  kc apply -k "$KFP_MANIFESTS/cluster-scoped-resources?ref=$KFP_VERSION" >/dev/null
+  say "KFP backend $KFP_BACKEND_VERSION (standalone, platform-agnostic)"
+  kc apply -k "$KFP_MANIFESTS/cluster-scoped-resources?ref=$KFP_BACKEND_VERSION" >/dev/null
   # The namespaced manifests use CRDs (Argo workflows, scheduled workflows) the first apply made.
   kc wait --for condition=established --timeout=120s crd --all >/dev/null
-  kc apply -k "$KFP_MANIFESTS/env/platform-agnostic?ref=$KFP_VERSION" >/dev/null
+  kc apply -k "$KFP_MANIFESTS/env/platform-agnostic?ref=$KFP_BACKEND_VERSION" >/dev/null
   # The visualization server only serves KFP v1 visualizations; v2 pipelines never call it.
   if kc -n kubeflow get deployment ml-pipeline-visualizationserver >/dev/null 2>&1; then
     kc -n kubeflow scale deployment ml-pipeline-visualizationserver --replicas=0 >/dev/null
@@ -109,9 +109,25 @@ EOF
   say "KFP step artifacts go to s3://mlpipeline on $minio_host"
 }
 
+# The `restricted` Pod Security Standard: every pod of the charts and of the training RayJobs
+# passes it (tests/charts/test_charts.py, tests/kube/test_rayjob_manifest.py). In the kubeflow
+# namespace, which KFP's own pods share (their manifests are not ours to harden, and are not
+# checked against `restricted`), it is enforced as `baseline` and warned and audited as
+# `restricted`; in a namespace of its own it is enforced.
+label_pod_security() {
+  local enforce=restricted
+  [[ $LIBRA_NAMESPACE == kubeflow ]] && enforce=baseline
+  kc label namespace "$LIBRA_NAMESPACE" --overwrite \
+    pod-security.kubernetes.io/enforce=$enforce \
+    pod-security.kubernetes.io/warn=restricted \
+    pod-security.kubernetes.io/audit=restricted >/dev/null
+  say "namespace $LIBRA_NAMESPACE: Pod Security Standard $enforce enforced, restricted warned"
+}
+
 install_charts() {
   say "charts/libra-platform and charts/libra-guard in namespace $LIBRA_NAMESPACE"
   kc create namespace "$LIBRA_NAMESPACE" --dry-run=client -o yaml | kc apply -f - >/dev/null
+  label_pod_security
   helm --kube-context "$KIND_CONTEXT" upgrade --install libra-platform \
     "$repo_root/charts/libra-platform" --namespace "$LIBRA_NAMESPACE" \
     -f "$repo_root/charts/libra-platform/values-kind.yaml" --wait --timeout 10m

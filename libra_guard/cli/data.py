@@ -28,6 +28,7 @@ from libra_guard.cli.errors import handle_errors
 from libra_guard.data.digest import dataset_digest, write_digest
 from libra_guard.data.io import read_rows, write_jsonl
 from libra_guard.data.schema import DEFAULT_MAX_TEXT_CHARS, LABELS
+from libra_guard.data.sources import refuse_overlapping_outputs
 from libra_guard.data.split import split_by_question
 from libra_guard.data.stats import dataset_stats
 from libra_guard.data.validate import validate_file
@@ -188,6 +189,7 @@ def split(
     seed: Annotated[int, typer.Option("--seed", help="Random seed; same seed, same split.")] = 0,
 ) -> None:
     """Split a dataset into train and test by question: a question's rows never straddle."""
+    refuse_overlapping_outputs({"IN": in_uri}, {"--train-out": train_out, "--test-out": test_out})
     rows = read_rows(in_uri)
     train_rows, test_rows = split_by_question(rows, test_fraction, seed)
     table = Table(title=f"Split of {in_uri} by question (seed {seed})")

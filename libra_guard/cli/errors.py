@@ -28,6 +28,8 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except typer.Exit:  # a command's own exit code (e.g. drift found), not an error
+            raise
         except LibraGuardError as exc:
             err_console.print(f"[bold red]error:[/] {exc}")
             raise typer.Exit(code=2) from None

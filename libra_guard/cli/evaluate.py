@@ -42,7 +42,12 @@ def evaluate(
         Path, typer.Option("--out", help="Folder for metrics.json, predictions.jsonl, figures.")
     ],
     model: Annotated[
-        str | None, typer.Option("--model", help="Model folder or hub id of the guard to run.")
+        str | None,
+        typer.Option(
+            "--model",
+            help="Model folder, hub id or registry URI (models:/libra-guard@champion, verified "
+            "against its sha256 manifest) of the guard to run.",
+        ),
     ] = None,
     predictions: Annotated[
         str | None,
@@ -106,7 +111,7 @@ def evaluate(
         rows = rows[:limit]
     if model is not None:
         metrics = evaluate_model(
-            model,
+            _local_model(model),
             rows,
             out,
             mode=mode.value,
@@ -148,3 +153,12 @@ def _print_notes(metrics: dict) -> None:
         )
     if metrics["roc_auc"] is not None:
         console.print(f"ROC-AUC of P(不安全): {metrics['roc_auc']:.4f}")
+
+
+def _local_model(model: str) -> str:
+    """A registry URI becomes its verified local copy; a folder or hub id stays as it is."""
+    if not model.startswith("models:/"):
+        return model
+    from libra_guard.tracking.registry import download_model
+
+    return str(download_model(model))

@@ -7,6 +7,9 @@ import typer
 from libra_guard.cli import data as data_commands
 from libra_guard.cli import demo as demo_commands
 from libra_guard.cli import evaluate as eval_commands
+from libra_guard.cli import feedback as feedback_commands
+from libra_guard.cli import models as model_commands
+from libra_guard.cli import monitor as monitor_commands
 from libra_guard.cli import pipeline as pipeline_commands
 from libra_guard.cli import registry as registry_commands
 from libra_guard.cli import serve as serve_commands
@@ -22,6 +25,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(data_commands.app, name="data")
+app.add_typer(model_commands.app, name="models")
+app.add_typer(monitor_commands.app, name="monitor")
+app.add_typer(feedback_commands.app, name="feedback")
 app.command("train")(train_commands.train)
 app.command("eval")(eval_commands.evaluate)
 app.command("demo")(demo_commands.demo)

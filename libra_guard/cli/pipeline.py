@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from libra_guard.cli.errors import handle_errors
+from libra_guard.errors import ConfigError
 from libra_guard.settings import load_settings
 
 console = Console()
@@ -43,18 +45,25 @@ def run(
     config: Path | None = typer.Option(
         None, "--config", exists=True, dir_okay=False, help=CONFIG_OPTION_HELP
     ),
+    verbose: bool = typer.Option(
+        False, "--verbose", "-v", help="Stream every step's full output (KFP's) to the console."
+    ),
 ) -> None:
     """Run the whole pipeline here with the KFP local runner, a shared local Ray head and
     MLflow on a SQLite file under the state dir.
 
-    A second run with unchanged inputs reuses the finished steps (and says so); a killed run
-    loses no finished step. The registered champion is printed at the end.
+    One line per step (status, duration, figures, log file), then the champion;
+    full step logs go to STATE_DIR/runs/RUN/ (--verbose also streams them).
+    A second run with unchanged inputs reuses the finished steps and says so;
+    a killed run loses no finished step.
     """
     from pipelines.config import load_pipeline_config
     from pipelines.local_run import run_locally
 
     settings = load_settings(config)
-    result = run_locally(load_pipeline_config(config), settings, log=console.print)
+    # Plain text, not wrapped: step lines carry paths and log tails that are no rich markup.
+    plain = partial(console.print, markup=False, highlight=False, soft_wrap=True)
+    result = run_locally(load_pipeline_config(config), settings, log=plain, verbose=verbose)
     if result.report is not None and result.report.is_file():
         console.rule("gate report")
         console.print(result.report.read_text(encoding="utf-8"))
@@ -71,6 +80,7 @@ def run(
         )
     console.print(f"MLflow parent run: {result.parent_run_id} ({settings.tracking_uri})")
     console.print(f"step outputs: {result.pipeline_root}")
+    console.print(f"step logs: {result.log_dir}")
     console.print(f"finished in {result.seconds:.0f}s")
 
 
@@ -93,14 +103,29 @@ def submit(
         help="ServiceAccount the run's pods use (it must be allowed to create RayJobs). "
         "Default: the config's (libra-pipeline).",
     ),
+    schedule: str | None = typer.Option(
+        None,
+        "--schedule",
+        help="Cron (e.g. '0 3 * * 1'): create a KFP recurring run instead of one run.",
+    ),
 ) -> None:
-    """Compile the cluster variant and start a run on a Kubeflow Pipelines backend."""
+    """Compile the cluster variant and start a run (or a recurring run) on a KFP backend."""
     from pipelines.config import load_pipeline_config
     from pipelines.submit import submit as submit_run
 
     pipeline_config = load_pipeline_config(config).with_overrides(
         image=image, service_account=service_account
     )
+    if schedule is not None:
+        from pipelines.schedule import schedule as schedule_run
+
+        if wait:
+            raise ConfigError("--wait does not apply to --schedule (a recurring run never ends)")
+        scheduled = schedule_run(pipeline_config, host, schedule, experiment=experiment)
+        console.print(
+            f"recurring run {scheduled.recurring_run_id} ({scheduled.cron}): {scheduled.url}"
+        )
+        return
     submitted = submit_run(pipeline_config, host, experiment=experiment, wait=wait)
     console.print(f"run {submitted.run_id}: {submitted.url}")
     if submitted.state:

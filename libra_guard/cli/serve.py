@@ -34,6 +34,19 @@ def serve(
     config: Path | None = typer.Option(
         None, "--config", exists=True, dir_okay=False, help="Config YAML with a settings: block."
     ),
+    metrics_port: int | None = typer.Option(
+        None,
+        "--metrics-port",
+        min=1,
+        max=65535,
+        help="Prometheus port of the Ray head this command starts (metrics at /metrics).",
+    ),
+    capture: str | None = typer.Option(
+        None, "--capture", help="Capture sampled decisions to s3://bucket/prefix or a folder."
+    ),
+    capture_rate: float | None = typer.Option(
+        None, "--capture-rate", min=0.0, max=1.0, help="Share of all items captured."
+    ),
 ) -> None:
     """Serve the guard API on the local Ray head (or LIBRA_RAY_ADDRESS) until Ctrl-C/SIGTERM.
 
@@ -42,16 +55,18 @@ def serve(
     from serving.config import load_serving_config
     from serving.service import start_service
 
+    serving = with_capture(load_serving_config(serving_config), capture, capture_rate)
     console.print(f"starting the guard service for {model} …")
     # SIGTERM while starting interrupts like Ctrl-C, so start_service cleans up what it began.
     previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         service = start_service(
             model,
-            load_serving_config(serving_config),
+            serving,
             host=host,
             port=port,
             settings=load_settings(config),
+            metrics_port=metrics_port,
         )
     finally:
         signal.signal(signal.SIGTERM, previous_term)
@@ -69,6 +84,7 @@ def serve(
             "Ctrl-C stops the service",
             highlight=False,
         )
+        _say_lifecycle(service, serving, metrics_port)
         while not stop.wait(0.5):
             pass
     finally:
@@ -76,6 +92,42 @@ def serve(
         service.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def with_capture(serving, uri: str | None, rate: float | None):
+    """``serving`` with ``--capture``/``--capture-rate`` applied (they override the file).
+
+    Raises:
+        ConfigError: ``--capture-rate`` without a capture location.
+    """
+    from libra_guard.errors import ConfigError
+    from libra_guard.lifecycle.capture import CaptureConfig
+
+    if uri is None and rate is None:
+        return serving
+    if uri is None and serving.capture is None:
+        raise ConfigError("--capture-rate needs --capture URI (or capture: in --serving-config)")
+    fields = serving.capture.model_dump() if serving.capture else {}
+    if uri is not None:
+        fields["uri"] = uri
+    if rate is not None:
+        fields["rate"] = rate
+    return serving.model_copy(update={"capture": CaptureConfig(**fields)})
+
+
+def _say_lifecycle(service, serving, metrics_port: int | None) -> None:
+    if service.metrics_url:
+        note = ""
+        if metrics_port and not service.metrics_url.endswith(f":{metrics_port}/metrics"):
+            note = " (the joined Ray cluster's own port; --metrics-port applies to a new head)"
+        console.print(f"Prometheus metrics at {service.metrics_url}{note}", highlight=False)
+    if serving.capture:
+        console.print(
+            f"capturing {serving.capture.rate:.1%} of decisions "
+            f"({serving.capture.near_threshold_rate:.0%} near the threshold) to "
+            f"{serving.capture.uri}",
+            highlight=False,
+        )
 
 
 def _interrupt(*_: object) -> None:

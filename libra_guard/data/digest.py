@@ -41,8 +41,11 @@ def canonical_line(row: GuardRow | Mapping[str, Any]) -> bytes:
 
 
 def json_dumps_canonical(value: Any) -> str:
-    """Sorted keys, compact separators, characters kept as they are (no ``\\u`` escapes)."""
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """Sorted keys, compact separators, characters kept as they are (no ``\\u`` escapes);
+    NaN and Infinity raise ``ValueError`` rather than being written as invalid JSON."""
+    return json.dumps(
+        value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    )
 
 
 def dataset_digest(rows: Iterable[GuardRow | Mapping[str, Any]]) -> str:

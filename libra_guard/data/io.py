@@ -16,6 +16,7 @@ canonical serialisation (``digest.canonical_line``), so ``sha256sum`` of the fil
 
 from __future__ import annotations
 
+import io
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -32,6 +33,13 @@ from libra_guard.settings import Settings
 
 Layout = Literal["jsonl", "json-list", "hub"]
 _BOM = b"\xef\xbb\xbf"
+#: Longest JSONL line read, in bytes: two texts at the 8,000-character limit take under 50 kB,
+#: so a line this long is not a row; it is skipped unread (quarantined by its length).
+DEFAULT_MAX_LINE_BYTES = 4 * 1024 * 1024
+LINE_TOO_LONG = "line too long"
+#: How much of an over-long line the quarantine record shows.
+_PREVIEW_BYTES = 200
+_READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,8 @@ class RawRecord:
     text: str
     value: Any = None
     error: str | None = None
+    #: The exact bytes of a line that is not UTF-8 (``text`` then holds U+FFFD for them).
+    raw_bytes: bytes | None = None
 
     @property
     def where(self) -> str:
@@ -57,12 +67,16 @@ class RawRecord:
 
 
 def iter_raw_records(
-    uri: str | os.PathLike[str], settings: Settings | None = None
+    uri: str | os.PathLike[str],
+    settings: Settings | None = None,
+    *,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
 ) -> Iterator[RawRecord]:
     """Yield every record of a dataset with its position and original text.
 
     Blank lines in a JSONL file hold no record and are skipped. A JSONL line that is not
-    UTF-8 or not JSON is yielded with ``error`` set, so the caller decides what to do.
+    UTF-8, not JSON or longer than ``max_line_bytes`` (read past in chunks, never held whole)
+    is yielded with ``error`` set, so the caller decides what to do.
 
     Raises:
         DataError: the source cannot be opened, or a JSON list file as a whole cannot be
@@ -72,12 +86,21 @@ def iter_raw_records(
     if source.kind == "hub":
         yield from _iter_hub_records(source)
         return
-    with open_binary(source, settings) as handle:
-        first_line = handle.readline()
+    with open_binary(source, settings) as opened:
+        handle = _line_reader(opened)
+        first_line = handle.readline(max_line_bytes + 1)
         if _first_significant_byte(first_line, handle) == b"[":
+            # A JSON list is one document: it is parsed whole, whatever its line lengths.
             yield from _iter_json_list(source, first_line + handle.read())
         else:
-            yield from _iter_jsonl(first_line, handle)
+            yield from _iter_jsonl(first_line, handle, max_line_bytes)
+
+
+def _line_reader(handle: Any) -> Any:
+    """A stream whose ``readline`` takes a size limit (fsspec's S3 files lack one)."""
+    if isinstance(handle, io.BufferedReader | io.BytesIO):
+        return handle
+    return io.BufferedReader(handle, buffer_size=_READ_CHUNK)
 
 
 def _first_significant_byte(first_line: bytes, handle: Any) -> bytes:
@@ -87,7 +110,7 @@ def _first_significant_byte(first_line: bytes, handle: Any) -> bytes:
         return stripped[:1]
     position = handle.tell()
     try:
-        while line := handle.readline():
+        while line := handle.readline(_READ_CHUNK):
             if line.strip():
                 return line.strip()[:1]
         return b""
@@ -95,9 +118,19 @@ def _first_significant_byte(first_line: bytes, handle: Any) -> bytes:
         handle.seek(position)
 
 
-def _iter_jsonl(first_line: bytes, handle: Any) -> Iterator[RawRecord]:
-    lines = iter(handle)
-    for number, raw in enumerate(_chain_first(first_line, lines), start=1):
+def _iter_jsonl(first_line: bytes, handle: Any, max_line_bytes: int) -> Iterator[RawRecord]:
+    lines = _bounded_lines(first_line, handle, max_line_bytes)
+    for number, (raw, length) in enumerate(lines, start=1):
+        if length > max_line_bytes:
+            preview = raw[:_PREVIEW_BYTES].decode("utf-8", errors="replace")
+            yield RawRecord(
+                position=number,
+                layout="jsonl",
+                text=preview,
+                error=f"{LINE_TOO_LONG}: {length} bytes, over the {max_line_bytes}-byte limit "
+                "(the line was skipped unread; the record shows its start)",
+            )
+            continue
         data = raw.rstrip(b"\r\n")
         if number == 1:
             data = data.removeprefix(_BOM)
@@ -106,10 +139,21 @@ def _iter_jsonl(first_line: bytes, handle: Any) -> Iterator[RawRecord]:
         yield _parse_jsonl_line(number, data)
 
 
-def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
-    if first:
-        yield first
-    yield from rest
+def _bounded_lines(first: bytes, handle: Any, max_line_bytes: int) -> Iterator[tuple[bytes, int]]:
+    """(line, its length in bytes without the newline) for every line; a line over
+    ``max_line_bytes`` comes back as its first bytes, the rest read past in chunks."""
+    line = first
+    while line:
+        length = len(line)
+        ended = line.endswith(b"\n")
+        if length > max_line_bytes and not ended:
+            while rest := handle.readline(_READ_CHUNK):
+                length += len(rest)
+                if rest.endswith(b"\n"):
+                    ended = True
+                    break
+        yield line, length - ended
+        line = handle.readline(max_line_bytes + 1)
 
 
 def _parse_jsonl_line(number: int, data: bytes) -> RawRecord:
@@ -121,6 +165,7 @@ def _parse_jsonl_line(number: int, data: bytes) -> RawRecord:
             layout="jsonl",
             text=data.decode("utf-8", errors="replace"),
             error=f"invalid UTF-8 at byte {exc.start}",
+            raw_bytes=bytes(data),
         )
     try:
         value = json.loads(text)
@@ -148,12 +193,7 @@ def _iter_json_list(source: DataSource, data: bytes) -> Iterator[RawRecord]:
     if not isinstance(items, list):
         raise DataError(f"{source.uri}: expected a JSON list of rows or JSON Lines")
     for index, item in enumerate(items):
-        yield RawRecord(
-            position=index,
-            layout="json-list",
-            text=json.dumps(item, ensure_ascii=False),
-            value=item,
-        )
+        yield RawRecord(position=index, layout="json-list", text=_storable_json(item), value=item)
 
 
 def _iter_hub_records(source: DataSource) -> Iterator[RawRecord]:
@@ -166,9 +206,20 @@ def _iter_hub_records(source: DataSource) -> Iterator[RawRecord]:
         yield RawRecord(
             position=index,
             layout="hub",
-            text=json.dumps(value, ensure_ascii=False, default=str),
+            text=_storable_json(value),
             value=value,
         )
+
+
+def _storable_json(value: Any) -> str:
+    """The value as JSON text that can be written as UTF-8: characters as they are, unless a
+    lone surrogate forces ``\\u`` escapes (which keep it exactly)."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(value, ensure_ascii=True, default=str)
+    return text
 
 
 def load_hub_split(source: DataSource) -> Any:

@@ -7,6 +7,7 @@ same language: "missing field 'label'", "unknown label '危险' (expected 安全
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import ValidationError
@@ -31,6 +32,40 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), "number")
 
 
+def _check_storable(value: Any, where: str) -> None:
+    """Refuse what cannot be written back as valid UTF-8 JSON: a lone surrogate (a ``\\ud800``
+    escape decodes to one) in any key or string, and NaN or Infinity in any number.
+
+    Raises:
+        RowProblem: naming the field.
+    """
+    if isinstance(value, dict):
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            _check_text(str(key), path)
+            _check_storable(item, path)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_storable(item, f"{where}[{index}]")
+    elif isinstance(value, str):
+        _check_text(value, where)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise RowProblem(
+            "invalid number", f"field '{where}' is {value}, which JSON cannot represent"
+        )
+
+
+def _check_text(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise RowProblem(
+            "invalid Unicode",
+            f"field '{where}' has a lone surrogate at character {exc.start}; it cannot be "
+            "stored as UTF-8",
+        ) from exc
+
+
 def parse_row(value: Any, *, max_chars: int | None = None) -> GuardRow:
     """Check one record against the Libra-Test schema and build the row.
 
@@ -43,6 +78,7 @@ def parse_row(value: Any, *, max_chars: int | None = None) -> GuardRow:
     """
     if not isinstance(value, dict):
         raise RowProblem("not an object", f"row is a JSON {_json_type(value)}, expected an object")
+    _check_storable(value, "")
     for field in REQUIRED_FIELDS:
         if field not in value:
             raise RowProblem("missing field", f"missing field '{field}'")

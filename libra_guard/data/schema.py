@@ -59,5 +59,9 @@ class GuardRow(BaseModel):
         return self.label == UNSAFE
 
     def to_json_dict(self) -> dict:
-        """The row as a plain dict in schema order, without an absent ``analyze``."""
-        return self.model_dump(exclude_none=True)
+        """The row as a plain dict in schema order, without an absent ``analyze``; extra
+        fields are kept as they came, nulls included."""
+        data = self.model_dump()
+        if data.get("analyze") is None:
+            data.pop("analyze", None)
+        return data

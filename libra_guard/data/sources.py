@@ -26,6 +26,7 @@ from urllib.parse import unquote, urlparse
 
 from libra_guard.atomic import write_file_atomic
 from libra_guard.errors import DataError
+from libra_guard.safe_names import dot_segment_problem
 from libra_guard.settings import Settings
 
 HUB_PREFIX = "hf://datasets/"
@@ -71,6 +72,9 @@ def resolve_source(uri: str | os.PathLike[str]) -> DataSource:
     if text.startswith("s3://"):
         if len(text) <= len("s3://") or "/" not in text[len("s3://") :]:
             raise DataError(f"{text}: an S3 URI needs a bucket and a key, s3://bucket/key")
+        problem = dot_segment_problem(text[len("s3://") :])
+        if problem:
+            raise DataError(f"refusing the S3 URI {text}: {problem}")
         return DataSource(uri=text, kind="s3", location=text)
     if text.startswith("file://"):
         parsed = urlparse(text)
@@ -183,6 +187,38 @@ def _write_s3(source: DataSource, data: bytes, settings: Settings | None) -> str
     except _storage_errors() as exc:
         raise DataError(f"cannot write {source.uri}: {exc}") from exc
     return source.location
+
+
+def same_location(first: str | os.PathLike[str], second: str | os.PathLike[str]) -> bool:
+    """Whether two URIs name the same file (local paths compared after resolving)."""
+    one, other = resolve_source(first), resolve_source(second)
+    if one.kind != other.kind:
+        return False
+    if one.kind == "local":
+        return Path(one.location).resolve() == Path(other.location).resolve()
+    return one.location.rstrip("/") == other.location.rstrip("/")
+
+
+def refuse_overlapping_outputs(inputs: dict[str, str], outputs: dict[str, str]) -> None:
+    """Raise ``DataError`` when an output is an input or two outputs are one file.
+
+    Writing OUT over IN would replace the data being read (and lose its bad rows' only
+    copy); two outputs in one file would keep only the last one written.
+    """
+    named = list(outputs.items())
+    for out_name, out_uri in named:
+        for in_name, in_uri in inputs.items():
+            if same_location(out_uri, in_uri):
+                raise DataError(
+                    f"{out_name} ({out_uri}) is the input file {in_name}; write to another file"
+                )
+    for index, (first_name, first_uri) in enumerate(named):
+        for second_name, second_uri in named[index + 1 :]:
+            if same_location(first_uri, second_uri):
+                raise DataError(
+                    f"{first_name} and {second_name} are the same file ({first_uri}); give "
+                    "each its own file"
+                )
 
 
 def sibling_uri(uri: str | os.PathLike[str], new_name: str) -> str:

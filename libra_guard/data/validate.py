@@ -4,20 +4,25 @@ Nothing vanishes: a record is either written to OUT or to the quarantine file be
 (``clean.jsonl`` -> ``clean.quarantine.jsonl``), one JSON object per record with ``line``
 (1-based line number in a JSONL input, 0-based index in a JSON list or hub dataset), ``kind``
 (the reason's class, for counting), ``reason`` (what to fix) and ``raw`` (the record's
-original text). Checks, in order:
+original text; a line that is not UTF-8 also keeps its exact bytes, base64-encoded, in
+``raw_base64``). Checks, in order:
 
-1. the record decodes as UTF-8 and parses as a JSON object;
+1. the line is at most ``max_line_bytes`` long (a longer one is skipped unread, not loaded),
+   decodes as UTF-8 and parses as a JSON object;
 2. it satisfies the Libra-Test schema, with question and response at most ``max_chars``
-   characters (``row_checks.parse_row``);
+   characters, no lone surrogate and no NaN or Infinity anywhere (``row_checks.parse_row``);
+   extra fields are kept as they are, nulls included;
 3. its id was not seen before;
 4. its normalised (question, response) was not seen before (``dedup.dedup_rows``).
 
 OUT is written as JSON Lines with its sha256 digest beside it (``OUT.sha256``); the quarantine
 file is always written, empty when every row is good, so a pipeline can rely on it existing.
+OUT may not be the input file (that would overwrite the data being read).
 """
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import time
@@ -26,10 +31,16 @@ from dataclasses import asdict, dataclass, field
 
 from libra_guard.data.dedup import dedup_rows
 from libra_guard.data.digest import dataset_digest, write_digest
-from libra_guard.data.io import RawRecord, iter_raw_records, write_jsonl
+from libra_guard.data.io import (
+    DEFAULT_MAX_LINE_BYTES,
+    LINE_TOO_LONG,
+    RawRecord,
+    iter_raw_records,
+    write_jsonl,
+)
 from libra_guard.data.row_checks import RowProblem, parse_row
 from libra_guard.data.schema import DEFAULT_MAX_TEXT_CHARS, GuardRow
-from libra_guard.data.sources import resolve_source, sibling_uri
+from libra_guard.data.sources import refuse_overlapping_outputs, resolve_source, sibling_uri
 from libra_guard.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -46,6 +57,8 @@ class QuarantineEntry:
     kind: str
     reason: str
     raw: str
+    #: The record's exact bytes, base64, when they are not UTF-8 (``raw`` then has U+FFFD).
+    raw_base64: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,15 +109,19 @@ def validate_file(
     out_path: str | os.PathLike[str],
     *,
     max_chars: int = DEFAULT_MAX_TEXT_CHARS,
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     settings: Settings | None = None,
 ) -> ValidationReport:
     """Validate ``in_uri``, write good rows to ``out_path`` and bad ones to its quarantine file.
 
     Raises:
         DataError: the input cannot be read at all (missing, unreadable, a JSON list that is
-            not valid JSON), or an output cannot be written.
+            not valid JSON), an output is the input file, or an output cannot be written.
     """
-    checked = _check_records(in_uri, max_chars, settings)
+    out_text = os.fspath(out_path)
+    outputs = {"OUT": out_text, "its quarantine file": quarantine_uri(out_text)}
+    refuse_overlapping_outputs({"IN": os.fspath(in_uri)}, outputs)
+    checked = _check_records(in_uri, max_chars, max_line_bytes, settings)
     kept, duplicates = dedup_rows(checked.rows)
     quarantine = list(checked.quarantine)
     by_id = {row.id: row for row in checked.rows}
@@ -122,7 +139,6 @@ def validate_file(
         )
     quarantine.sort(key=lambda entry: entry.line)
 
-    out_text = os.fspath(out_path)
     write_jsonl(kept, out_text, settings)
     digest = dataset_digest(kept)
     digest_written = write_digest(out_text, digest, settings)
@@ -143,17 +159,26 @@ def validate_file(
 
 
 def _check_records(
-    in_uri: str | os.PathLike[str], max_chars: int, settings: Settings | None
+    in_uri: str | os.PathLike[str],
+    max_chars: int,
+    max_line_bytes: int,
+    settings: Settings | None,
 ) -> _CheckedRecords:
     """Steps 1-3: parse and schema-check every record, and quarantine repeated ids."""
     checked = _CheckedRecords()
     started = time.monotonic()
-    for count, record in enumerate(iter_raw_records(in_uri, settings), start=1):
+    records = iter_raw_records(in_uri, settings, max_line_bytes=max_line_bytes)
+    for count, record in enumerate(records, start=1):
         checked.position_word = record.where.split()[0]
         outcome = _check_record(record, max_chars, checked)
         if isinstance(outcome, RowProblem):
+            original = None
+            if record.raw_bytes is not None:
+                original = base64.b64encode(record.raw_bytes).decode("ascii")
             checked.quarantine.append(
-                QuarantineEntry(record.position, outcome.kind, outcome.reason, record.text)
+                QuarantineEntry(
+                    record.position, outcome.kind, outcome.reason, record.text, original
+                )
             )
         else:
             checked.rows.append(outcome)
@@ -169,7 +194,11 @@ def _check_record(
     record: RawRecord, max_chars: int, checked: _CheckedRecords
 ) -> GuardRow | RowProblem:
     if record.error is not None:
-        kind = "invalid UTF-8" if record.error.startswith("invalid UTF-8") else "invalid JSON"
+        kind = "invalid JSON"
+        if record.error.startswith("invalid UTF-8"):
+            kind = "invalid UTF-8"
+        elif record.error.startswith(LINE_TOO_LONG):
+            kind = "too long"
         return RowProblem(kind, record.error)
     try:
         row = parse_row(record.value, max_chars=max_chars)

@@ -7,6 +7,9 @@ Two ways in, one way out (``outputs.write_evaluation``):
   mode reads P(不安全) from one forward pass at the verdict position (no generation, many times
   faster) and predicts 不安全 when it reaches ``threshold``; its answer is written as
   ``{"答案": label}`` so the predictions file keeps the paper's shape.
+  Either way an item longer than the model's window is read in overlapping windows and
+  scored by its worst window, exactly as the service scores it; each prediction records how
+  many windows were read (``windows``) and ``run.windows_read`` sums them.
 - :func:`evaluate_predictions` scores answers produced elsewhere (the paper's inference
   script, another server), given as JSONL rows ``{"id": ..., "critic": "<generated text>"}``.
 
@@ -42,18 +45,24 @@ BATCHES_PER_CALL = 4
 T = TypeVar("T")
 
 
+class Windowed(Protocol):
+    """A result read over an item's windows (``WindowedScore``, ``WindowedAnswer``)."""
+
+    windows: int
+
+
 class Judge(Protocol):
     """What the runner needs of a guard (``libra_guard.modeling.judge.GuardJudge``)."""
 
     name: str
 
-    def generate(
+    def generate_windows(
         self, pairs: Sequence[tuple[str, str]], max_new_tokens: int = 256, batch_size: int = 16
-    ) -> list[str]: ...
+    ) -> Sequence[Windowed]: ...
 
-    def verdict_scores(
+    def verdict_windows(
         self, pairs: Sequence[tuple[str, str]], batch_size: int = 16
-    ) -> list[float]: ...
+    ) -> Sequence[Windowed]: ...
 
 
 def evaluate_model(
@@ -94,28 +103,28 @@ def evaluate_model(
     pairs = [(row.question, row.response) for row in rows]
     chunk = batch_size * BATCHES_PER_CALL
     scores: list[float] | None = None
+    windows: list[int] = [0] * len(rows)
     if mode == "verdict" or with_scores:
-        scores = [
-            float(score)
-            for score in _in_chunks(
-                pairs,
-                chunk,
-                lambda part: judge.verdict_scores(part, batch_size=batch_size),
-                f"verdict scores of {judge.name}",
-            )
-        ]
+        scored = _in_chunks(
+            pairs,
+            chunk,
+            lambda part: judge.verdict_windows(part, batch_size=batch_size),
+            f"verdict scores of {judge.name}",
+        )
+        scores = [float(item.score) for item in scored]  # type: ignore[attr-defined]
+        windows = [item.windows for item in scored]
     critics: list[str | None]
     if mode == "generate":
-        critics = list(
-            _in_chunks(
-                pairs,
-                chunk,
-                lambda part: judge.generate(
-                    part, max_new_tokens=max_new_tokens, batch_size=batch_size
-                ),
-                f"generating with {judge.name}",
-            )
+        answers = _in_chunks(
+            pairs,
+            chunk,
+            lambda part: judge.generate_windows(
+                part, max_new_tokens=max_new_tokens, batch_size=batch_size
+            ),
+            f"generating with {judge.name}",
         )
+        critics = [answer.text for answer in answers]  # type: ignore[attr-defined]
+        windows = [answer.windows for answer in answers]
     else:
         critics = [_verdict_answer(score, threshold) for score in scores or ()]
     run = {
@@ -123,8 +132,10 @@ def evaluate_model(
         "mode": mode,
         "max_new_tokens": max_new_tokens if mode == "generate" else None,
         "threshold": threshold if mode == "verdict" else None,
+        "windows_read": sum(windows),
+        "rows_over_one_window": sum(count > 1 for count in windows),
     }
-    return _score_and_write(rows, critics, scores, out_dir, run)
+    return _score_and_write(rows, critics, scores, out_dir, run, windows)
 
 
 def evaluate_predictions(
@@ -179,11 +190,15 @@ def _score_and_write(
     scores: Sequence[float] | None,
     out_dir: str | Path,
     run: dict,
+    windows: Sequence[int] | None = None,
 ) -> dict:
     predictions = [None if critic is None else score_text(critic) for critic in critics]
     metrics = compute_metrics(rows, predictions, scores)
     metrics["run"] = run
-    write_evaluation(Path(out_dir), metrics, prediction_records(rows, critics, predictions, scores))
+    records = prediction_records(rows, critics, predictions, scores)
+    for record, count in zip(records, windows or (), strict=False):
+        record["windows"] = count
+    write_evaluation(Path(out_dir), metrics, records)
     logger.info(
         "evaluated %d rows: average accuracy %.4f, %d unscorable answers",
         metrics["n"],

@@ -3,17 +3,21 @@
 Two sources say how the job is doing, and they are known to disagree: the custom resource's
 ``status.jobDeploymentStatus`` / ``status.jobStatus`` (what the KubeRay operator last saw) and
 the Ray job's own status in its cluster's dashboard (``libra_guard.kube.ray_dashboard``). The
-operator may mark a RayJob Complete while the Ray job failed, keep it Running after the job
-ended, or lose the cluster before it recorded the end. The rules (``judge``), first match wins:
+operator may mark a RayJob Complete while the Ray job failed, or lose the cluster before it
+recorded the end. The rules (``judge``), first match wins:
 
 1. Ray says FAILED or STOPPED: failed, with Ray's message, whatever the resource says.
 2. Ray says SUCCEEDED: succeeded, whatever the resource says (a warning if it says Failed; the
    stage's output is checked next, so a job that did not finish its work still fails).
-3. The resource says Complete or Failed while Ray still says running: wait up to
-   ``ray_grace_s`` for Ray to catch up (rules 1 and 2), then go on with rule 4.
-4. The resource says Failed: failed, with its ``reason`` (DeadlineExceeded, SubmissionFailed,
-   AppFailed, ...) and ``message``. It says Complete: its ``jobStatus`` decides, with a warning
-   that Ray's own word was missing (cluster gone, dashboard unreachable) or stale.
+3. The resource is in a state KubeRay 1.7 never leaves (``rayjob_controller.go``,
+   ``Reconcile``), and not a success: failed at once, with its ``reason`` and ``message``:
+   ``ValidationFailed`` (the controller returns without requeue), ``Failed`` (``AppFailed``,
+   ``DeadlineExceeded``, and in HTTPMode ``JobStatusCheckTimeoutExceeded`` when the operator
+   could not submit or read the job for the status-check timeout), or ``Complete`` with job
+   status ``FAILED`` or ``STOPPED`` (a stopped Ray job ends the RayJob as ``Complete``).
+4. The resource says Complete with job status SUCCEEDED while Ray still says running: wait up
+   to ``ray_grace_s`` for Ray to catch up (rules 1 and 2), then trust the resource, with a
+   warning that Ray's own word was missing (cluster gone, dashboard unreachable) or stale.
 5. Otherwise: keep following.
 
 The resource is polled (every ``poll_s``) rather than watched: each tick also asks the
@@ -39,6 +43,11 @@ from libra_guard.kube.ray_dashboard import RayJobDashboard, RayJobView
 from libra_guard.kube.rayjob import GROUP, PLURAL, STAGE_KEY_ANNOTATION, VERSION
 
 Log = Callable[[str], None]
+#: Deployment states of a RayJob that KubeRay 1.7 never leaves and that are not a success
+#: (``ray-operator/controllers/ray/rayjob_controller.go``: ``Reconcile`` sets
+#: ``JobDeploymentStatusValidationFailed`` and returns without requeue; ``Failed`` is final
+#: with backoffLimit 0, ``checkBackoffLimitAndUpdateStatusIfNeeded``).
+TERMINAL_FAILURES = frozenset({"ValidationFailed", "Failed"})
 
 
 class RayJobError(LibraGuardError):
@@ -85,15 +94,28 @@ def judge(status: dict, ray: RayJobView | None, *, ray_overdue: bool = False) ->
                 "(the stage's output is checked next)"
             )
         return Verdict(True, "the Ray job SUCCEEDED", warning)
-    if deployment not in {"Complete", "Failed"} or (ray is not None and not ray_overdue):
+    if deployment in TERMINAL_FAILURES:
+        hint = ""
+        if status.get("reason") == "JobStatusCheckTimeoutExceeded":
+            hint = (
+                "; the operator could not submit or read the job through the head's dashboard "
+                "(does the head Service select the head pod, and does a NetworkPolicy admit "
+                "the operator on port 8265?)"
+            )
+        return Verdict(
+            False, f"KubeRay marked it {deployment}: {cr_reason or 'no reason given'}{hint}"
+        )
+    if deployment == "Complete" and cr_job != "SUCCEEDED":
+        return Verdict(
+            False,
+            f"the RayJob completed with job status {cr_job or 'unknown'}"
+            + (f" ({cr_reason})" if cr_reason else ""),
+        )
+    if deployment != "Complete" or (ray is not None and not ray_overdue):
         return None
-    if deployment == "Failed":
-        return Verdict(False, f"KubeRay marked it Failed: {cr_reason or 'no reason given'}")
     missing = "could not be read" if ray is None else f"still says {ray.status}"
     warning = f"the Ray job's own status {missing}; trusting {cr_says}"
-    if cr_job == "SUCCEEDED":
-        return Verdict(True, "the RayJob completed with job status SUCCEEDED", warning)
-    return Verdict(False, f"the RayJob completed with job status {cr_job or 'unknown'}", warning)
+    return Verdict(True, "the RayJob completed with job status SUCCEEDED", warning)
 
 
 class RayJobRunner:
@@ -392,7 +414,9 @@ class _Transient(Exception):
 def _failed(status: dict) -> bool:
     deployment = status.get("jobDeploymentStatus") or ""
     job = status.get("jobStatus") or ""
-    return deployment == "Failed" or (deployment == "Complete" and job in {"FAILED", "STOPPED"})
+    return deployment in TERMINAL_FAILURES or (
+        deployment == "Complete" and job in {"FAILED", "STOPPED"}
+    )
 
 
 def _describe(status: dict) -> str:

@@ -11,17 +11,26 @@ already emitted, line by line. For a training job's log (progress lines every fe
 stays small, and unlike the websocket tail it survives a dashboard restart or a flaky network
 without losing or repeating lines.
 
-Each call is bounded (``call_timeout_s``): the client itself sets no HTTP timeout, and a
-dashboard that accepts the connection but never answers must not stall the step.
+Each call is bounded (``call_timeout_s``): Ray's client sets no HTTP timeout, and a dashboard
+that accepts the connection but never answers must not stall the step. The bound is the HTTP
+request's own timeout (``_TimedJobSubmissionClient``), not a watchdog thread: a thread given up
+on would stay blocked on its socket, one more for every call that timed out.
+
+A RayJob cluster runs with Ray token authentication (``RAY_AUTH_MODE=token``, KubeRay's
+``authOptions``): the token from ``LIBRA_RAY_AUTH_TOKEN`` (the pipeline's Secret) goes with
+every call as ``Authorization: Bearer``, the header Ray's dashboard checks
+(``ray/_private/authentication/http_token_authentication.py``).
 """
 
 from __future__ import annotations
 
-import threading
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+#: Environment variable holding the Ray cluster's auth token (the pipeline's Secret).
+RAY_TOKEN_ENV = "LIBRA_RAY_AUTH_TOKEN"
 #: Ray job statuses after which nothing changes.
 TERMINAL = frozenset({"SUCCEEDED", "FAILED", "STOPPED"})
 
@@ -38,10 +47,24 @@ class RayJobView:
         return self.status in TERMINAL
 
 
-def _job_submission_client(address: str) -> Any:
+def auth_headers() -> dict[str, str]:
+    """``Authorization: Bearer <token>`` when ``LIBRA_RAY_AUTH_TOKEN`` is set, else none."""
+    token = os.environ.get(RAY_TOKEN_ENV, "").strip()
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def _job_submission_client(address: str, timeout_s: float) -> Any:
     from ray.job_submission import JobSubmissionClient
 
-    return JobSubmissionClient(address)
+    class _TimedJobSubmissionClient(JobSubmissionClient):
+        """Ray's client with a timeout on every HTTP request it makes (``_do_request``
+        forwards keyword arguments to ``requests.request``; ``dashboard_sdk.py``)."""
+
+        def _do_request(self, method, endpoint, **kwargs):  # type: ignore[override]
+            kwargs.setdefault("timeout", timeout_s)
+            return super()._do_request(method, endpoint, **kwargs)
+
+    return _TimedJobSubmissionClient(address, headers=auth_headers() or None)
 
 
 class RayJobDashboard:
@@ -54,7 +77,7 @@ class RayJobDashboard:
         *,
         prefix: str = "",
         call_timeout_s: float = 15.0,
-        client_factory: Callable[[str], Any] = _job_submission_client,
+        client_factory: Callable[[str, float], Any] = _job_submission_client,
     ) -> None:
         self.job_id = job_id
         self.last_error = ""
@@ -76,16 +99,16 @@ class RayJobDashboard:
         try:
             client = self._clients.get(address)
             if client is None:
-                client = _bounded(lambda: self._factory(address), self._timeout)
+                client = self._factory(address, self._timeout)
                 self._clients[address] = client
-            info = _bounded(lambda: client.get_job_info(self.job_id), self._timeout)
+            info = client.get_job_info(self.job_id)
             view = RayJobView(str(getattr(info.status, "value", info.status)), info.message or "")
         except Exception as exc:  # connection refused, 404 (job gone), timeouts, bad answers
             self._clients.pop(address, None)
             self.last_error = f"{address}: {_one_line(exc)}"
             return None
         try:
-            text = _bounded(lambda: client.get_job_logs(self.job_id), self._timeout)
+            text = client.get_job_logs(self.job_id)
         except Exception as exc:  # the status is still good; the log catches up next time
             self.last_error = f"{address} (log): {_one_line(exc)}"
         else:
@@ -108,26 +131,6 @@ class RayJobDashboard:
         *lines, self._partial = fresh.split("\n")
         for line in lines:
             self._log(f"{self._prefix}{line.rstrip()}")
-
-
-def _bounded(call: Callable[[], Any], timeout_s: float) -> Any:
-    """``call()`` in a daemon thread, given up after ``timeout_s`` (the thread is abandoned)."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["value"] = call()
-        except BaseException as exc:  # handed to the caller's thread below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=target, daemon=True, name="ray-dashboard-call")
-    worker.start()
-    worker.join(timeout_s)
-    if worker.is_alive():
-        raise TimeoutError(f"no answer within {timeout_s:.0f}s")
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome.get("value")
 
 
 def _one_line(exc: BaseException) -> str:

@@ -22,9 +22,21 @@ s3://...`` to it, and tears the cluster down when the job ends. The choices, and
   job instead of starting a twin.
 - Pods: non-root, all capabilities dropped, no service-account token (the job needs no API
   access), read-only root file system with ``/tmp`` (Ray's session dir, ``HOME``) and
-  ``/dev/shm`` (the object store) as emptyDirs; environment from the pipeline's Secret and
-  ConfigMap by reference, minus the variables that would point the job at another Ray
-  cluster or back at cluster mode.
+  ``/dev/shm`` (the object store) as emptyDirs with size limits; environment from the
+  pipeline's Secret and ConfigMap by reference, minus the variables that would point the job
+  at another Ray cluster or back at cluster mode. They pass the ``restricted`` Pod Security
+  Standard.
+- Labels: the platform's own (``app.kubernetes.io/part-of``, ``component``, the stage, and
+  ``libra-guard.io/platform-client`` so the platform's NetworkPolicies admit them to MLflow and
+  MinIO), but never ``app.kubernetes.io/name``: KubeRay's ``labelPod`` lets a template label
+  override its own ``app.kubernetes.io/name: kuberay`` (``ray-operator/controllers/ray/common/
+  pod.go``), while the head Service selects on it (``common/service.go``,
+  ``HeadServiceLabels``; kuberay issue 2648). Overridden, the head Service has no endpoint,
+  and in HTTPMode the operator can never submit the job through it.
+- Ray token authentication (``authOptions: {mode: token, secretName}``): the operator sets
+  ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` from that Secret on every container
+  (``common/pod.go``, ``SetContainerTokenAuthEnvVars``), so the dashboard (job submission is
+  code execution) answers only callers holding the token.
 """
 
 from __future__ import annotations
@@ -40,6 +52,12 @@ ENTRYPOINT_MODULE = "libra_guard.training.stage_job"
 #: Annotation holding the full stage key: a RayJob with our name but another key is not ours.
 STAGE_KEY_ANNOTATION = "libra-guard.io/stage-key"
 STAGE_LABEL = "libra-guard.io/stage"
+#: Pods the platform's NetworkPolicies admit to MLflow and MinIO (libra-platform chart).
+PLATFORM_CLIENT_LABEL = "libra-guard.io/platform-client"
+#: Size limits of the pods' scratch volumes: Ray's session and logs plus the copied starting
+#: model (``/tmp``), and Ray's object store (``/dev/shm``, counted against memory).
+TMP_SIZE_LIMIT = "20Gi"
+SHM_SIZE_LIMIT = "2Gi"
 #: Seconds a finished job's cluster stays (dashboard and logs readable) when the step that
 #: created it did not delete it, e.g. because its pod was killed.
 TTL_AFTER_FINISHED_S = 600
@@ -80,9 +98,10 @@ def build_rayjob(
 ) -> dict:
     """The ``ray.io/v1`` RayJob manifest of one stage (see the module docstring)."""
     labels = {
-        "app.kubernetes.io/name": "libra-guard",
+        "app.kubernetes.io/part-of": "libra-guard",
         "app.kubernetes.io/component": "training",
         "app.kubernetes.io/managed-by": "libra-guard",
+        PLATFORM_CLIENT_LABEL: "true",
         STAGE_LABEL: stage,
     }
     env = [
@@ -114,6 +133,7 @@ def build_rayjob(
             "ttlSecondsAfterFinished": TTL_AFTER_FINISHED_S,
             "rayClusterSpec": {
                 "rayVersion": metadata.version("ray"),
+                **_auth_options(pods.wiring.ray_token_secret_name),
                 "headGroupSpec": {
                     # No training on the head: it hosts the driver, the dashboard and GCS.
                     "rayStartParams": {"dashboard-host": "0.0.0.0", "num-cpus": "0"},
@@ -132,6 +152,14 @@ def build_rayjob(
             },
         },
     }
+
+
+def _auth_options(secret_name: str) -> dict:
+    """KubeRay's token authentication with the token from ``secret_name`` (key
+    ``auth_token``); nothing when the wiring names no Secret."""
+    if not secret_name:
+        return {}
+    return {"authOptions": {"mode": "token", "secretName": secret_name}}
 
 
 _HEAD_PORTS = [
@@ -164,7 +192,9 @@ def _pod_template(
         "env": env,
         "resources": {"requests": requests, "limits": limits},
         "securityContext": {
+            "runAsNonRoot": True,
             "allowPrivilegeEscalation": False,
+            "seccompProfile": {"type": "RuntimeDefault"},
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
         },
@@ -186,8 +216,8 @@ def _pod_template(
         },
         "containers": [container],
         "volumes": [
-            {"name": "tmp", "emptyDir": {}},
-            {"name": "dshm", "emptyDir": {"medium": "Memory"}},
+            {"name": "tmp", "emptyDir": {"sizeLimit": TMP_SIZE_LIMIT}},
+            {"name": "dshm", "emptyDir": {"medium": "Memory", "sizeLimit": SHM_SIZE_LIMIT}},
         ],
     }
     if use_gpu:

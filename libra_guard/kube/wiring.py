@@ -22,6 +22,9 @@ from libra_guard.errors import ConfigError
 
 #: Environment variable carrying a ``RayJobPods`` as JSON into a training task.
 RAYJOB_PODS_ENV = "LIBRA_RAYJOB_PODS"
+#: Key of the token in a Ray token Secret (KubeRay's ``RAY_AUTH_TOKEN_SECRET_KEY``,
+#: ``ray-operator/controllers/ray/utils/constant.go``).
+RAY_TOKEN_SECRET_KEY = "auth_token"
 
 
 def _default_secret_env() -> dict[str, str]:
@@ -59,6 +62,12 @@ class EnvWiring(BaseModel):
         "the rollout step calls the API with it. Empty: no key is sent.",
     )
     api_key_secret_key: str = "api-key"
+    ray_token_secret_name: str = Field(
+        default="libra-ray-token",
+        description="The Secret (key auth_token, KubeRay's RAY_AUTH_TOKEN_SECRET_KEY) whose "
+        "token every training RayJob cluster requires (RAY_AUTH_MODE=token) and the training "
+        "steps send to its dashboard (libra-platform chart). Empty: token auth off.",
+    )
 
     def env_refs(self, *, leave_out: frozenset[str] = frozenset()) -> list[dict]:
         """Kubernetes ``EnvVar`` objects that read each mapped key from its object, except

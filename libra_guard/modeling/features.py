@@ -110,6 +110,21 @@ def encode_row(
     )
 
 
+def truncation_note(examples: Sequence[TrainingExample], max_length: int) -> str | None:
+    """One line saying how many rows training cut to ``max_length`` tokens, or ``None``.
+
+    Training cuts (a label belongs to the whole row, so it cannot be split over windows like
+    scoring does); the count says how much of the data the model saw only in part.
+    """
+    cut = sum(example.truncated for example in examples)
+    if not cut:
+        return None
+    return (
+        f"{cut} of {len(examples)} rows are longer than max_length={max_length} tokens; "
+        "their response (then question) was cut to fit for training"
+    )
+
+
 def collate(examples: Sequence[TrainingExample], pad_token_id: int) -> dict[str, torch.Tensor]:
     """Right-pad a batch: ``input_ids``, ``attention_mask`` and ``labels`` of shape [B, T]."""
     width = max(len(example.input_ids) for example in examples)

@@ -15,6 +15,13 @@ smaller vocabulary makes the output layer cheaper but sequences longer.
 4.4x tiny's) is the larger CPU preset that ``benchmarks/quality.py --preset small`` trains:
 more capacity to fit real data without forgetting the synthetic stage, at several times the
 tiny model's training time on CPUs.
+
+``qwen2.5-0.5b-shape`` has Qwen2.5-0.5B's exact dimensions (hidden 896, 24 layers, 14 query /
+2 key-value heads, MLP 4,864, 151,936 embedding rows, tied embeddings; 494 M parameters) with
+random weights: it shows what memory, artifact sizes and load times a real base costs without
+a download (``benchmarks/scale.py``). Its tokenizer is trained on the corpus (8,192 tokens);
+the embedding matrix is padded to Qwen2.5's 151,936 rows, as Qwen2.5 itself pads its 151,665
+tokens, so the weights have the real shapes.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from transformers import PreTrainedTokenizerBase, Qwen2Config, Qwen2ForCausalLM
 
 TINY_PRESET = "tiny"
 SMALL_PRESET = "small"
+QWEN05_SHAPE_PRESET = "qwen2.5-0.5b-shape"
 
 
 class TinyDims(BaseModel):
@@ -39,6 +47,11 @@ class TinyDims(BaseModel):
     num_key_value_heads: int = Field(default=2, ge=1)
     max_position_embeddings: int = Field(default=1024, ge=64, description="Longest sequence.")
     seed: int = Field(default=0, description="Seed of the random initialisation.")
+    padded_vocab_size: int | None = Field(
+        default=None,
+        ge=512,
+        description="Embedding rows when larger than the tokenizer (unset: the tokenizer's size).",
+    )
 
 
 #: The presets built here rather than loaded, by name.
@@ -50,6 +63,16 @@ PRESETS: dict[str, TinyDims] = {
         num_hidden_layers=6,
         num_attention_heads=8,
         num_key_value_heads=4,
+    ),
+    QWEN05_SHAPE_PRESET: TinyDims(
+        vocab_size=8192,
+        padded_vocab_size=151_936,
+        hidden_size=896,
+        intermediate_size=4864,
+        num_hidden_layers=24,
+        num_attention_heads=14,
+        num_key_value_heads=2,
+        max_position_embeddings=32_768,
     ),
 }
 
@@ -67,9 +90,19 @@ def build_tiny_model(tokenizer: PreTrainedTokenizerBase, dims: TinyDims) -> Qwen
     """
     import torch
 
+    config = preset_model_config(tokenizer, dims)
+    torch.manual_seed(dims.seed)
+    model = Qwen2ForCausalLM(config)
+    model.generation_config.eos_token_id = config.eos_token_id
+    model.generation_config.pad_token_id = tokenizer.pad_token_id
+    return model
+
+
+def preset_model_config(tokenizer: PreTrainedTokenizerBase, dims: TinyDims) -> Qwen2Config:
+    """The ``Qwen2Config`` of a built preset for ``tokenizer`` (no weights are made)."""
     eos_ids = [tokenizer.convert_tokens_to_ids(token) for token in ("<|im_end|>", "<|endoftext|>")]
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
+    return Qwen2Config(
+        vocab_size=max(len(tokenizer), dims.padded_vocab_size or 0),
         hidden_size=dims.hidden_size,
         intermediate_size=dims.intermediate_size,
         num_hidden_layers=dims.num_hidden_layers,
@@ -82,8 +115,3 @@ def build_tiny_model(tokenizer: PreTrainedTokenizerBase, dims: TinyDims) -> Qwen
         bos_token_id=None,
         use_cache=True,
     )
-    torch.manual_seed(dims.seed)
-    model = Qwen2ForCausalLM(config)
-    model.generation_config.eos_token_id = eos_ids
-    model.generation_config.pad_token_id = tokenizer.pad_token_id
-    return model

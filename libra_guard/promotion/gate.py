@@ -20,119 +20,30 @@ says so, rather than comparing numbers that do not measure the same thing. With 
 yet, the thresholds alone decide.
 
 Inputs are what ``libra_guard.evaluation`` writes: ``metrics.json`` (a dict with ``average``
-and ``by_category``) and ``predictions.jsonl`` rows (dicts with ``id`` and ``correct``).
+and ``by_category``) and ``predictions.jsonl`` rows (dicts with ``id`` and ``correct``). The
+records the gate returns (``GateDecision`` and its parts) live in ``decision.py``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field
 
 from libra_guard.errors import DataError
-from libra_guard.promotion.mcnemar import McNemarResult, mcnemar_test
+from libra_guard.promotion.decision import (
+    ChampionComparison,
+    GateCheck,
+    GateDecision,
+    GateThresholds,
+    Outcome,
+)
+from libra_guard.promotion.mcnemar import mcnemar_test
 
-Outcome = Literal[
-    "no_champion",
-    "challenger_better",
-    "no_significant_difference",
-    "champion_better",
-    "different_rows",
-]
 #: Comparison outcomes that let a challenger through (given the thresholds pass).
 PASSING_OUTCOMES: frozenset[str] = frozenset(
     {"no_champion", "challenger_better", "no_significant_difference"}
 )
 #: How many unmatched ids a "different rows" reason lists.
 SHOWN_IDS = 5
-
-
-class GateThresholds(BaseModel):
-    """What a challenger must reach; fractions in [0, 1]."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_average_accuracy: float = Field(
-        default=0.6, ge=0, le=1, description="Headline accuracy (plain mean over sources)."
-    )
-    min_f1_unsafe: float = Field(
-        default=0.6, ge=0, le=1, description="Headline F1 of the unsafe class."
-    )
-    min_category_accuracy: float = Field(
-        default=0.5, ge=0, le=1, description="Accuracy floor in each harm scenario."
-    )
-    min_category_rows: int = Field(
-        default=20, ge=1, description="Scenarios with fewer test rows are not checked."
-    )
-    alpha: float = Field(
-        default=0.05, gt=0, lt=1, description="Significance level of McNemar's test."
-    )
-
-
-@dataclass(frozen=True)
-class GateCheck:
-    """One threshold check: ``value >= threshold``."""
-
-    name: str
-    value: float
-    threshold: float
-    passed: bool
-    rows: int | None = None
-
-
-@dataclass(frozen=True)
-class ChampionComparison:
-    """The paired comparison with the champion (``outcome`` says what it concluded)."""
-
-    outcome: Outcome
-    paired_rows: int = 0
-    challenger_accuracy: float | None = None
-    champion_accuracy: float | None = None
-    mcnemar: McNemarResult | None = None
-    only_challenger_ids: tuple[str, ...] = ()
-    only_champion_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class GateDecision:
-    """The gate's verdict, every check behind it and the reasons in words."""
-
-    passed: bool
-    checks: tuple[GateCheck, ...]
-    comparison: ChampionComparison
-    reasons: tuple[str, ...]
-    thresholds: GateThresholds
-    unchecked_categories: dict[str, int] = field(default_factory=dict)
-    champion_label: str = "champion"
-
-    @property
-    def summary(self) -> str:
-        """One line: the decision and its first reason."""
-        word = "pass" if self.passed else "fail"
-        return f"{word}: {self.reasons[0]}" if self.reasons else word
-
-    def failed_checks(self) -> list[GateCheck]:
-        return [check for check in self.checks if not check.passed]
-
-    def to_dict(self) -> dict:
-        """A JSON-serialisable form; ``from_dict`` reads it back."""
-        from libra_guard.promotion.serialize import decision_to_dict
-
-        return decision_to_dict(self)
-
-    @classmethod
-    def from_dict(cls, values: Mapping) -> GateDecision:
-        from libra_guard.promotion.serialize import decision_from_dict
-
-        return decision_from_dict(values)
-
-    def to_markdown(self) -> str:
-        """A readable report: decision, checks against thresholds, McNemar table, reasons."""
-        from libra_guard.promotion.report import decision_markdown
-
-        return decision_markdown(self)
 
 
 def decide(

@@ -7,7 +7,10 @@ the reasons in words. Figures are percentages as the Libra paper prints them.
 
 from __future__ import annotations
 
-from libra_guard.promotion.gate import GateDecision
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only read here; importing it at run time would close a cycle
+    from libra_guard.promotion.decision import GateDecision
 
 OUTCOME_WORDS = {
     "no_champion": "no champion yet (thresholds alone decide)",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from libra_guard.promotion.champion import record_compared_champion
 from libra_guard.steps.gate import GateOutcome
 from libra_guard.tracking import registry, runs
 from libra_guard.tracking.model_version import ModelVersion
@@ -71,5 +72,7 @@ def register(
     created: ModelVersion = registry.log_and_register(
         model_dir, lineage, run_id=stage_run_id, tracking_uri=tracking_uri
     )
+    # deploy_guard moves champion only if it still names the version the gate compared with.
+    record_compared_champion(created.version, outcome.champion_version, tracking_uri=tracking_uri)
     runs.finish_run(stage_run_id, tracking_uri=tracking_uri)
     return Registration(created.version, created=True)

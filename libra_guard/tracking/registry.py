@@ -34,8 +34,10 @@ from pydantic import ValidationError
 
 from libra_guard.atomic import staged_folder
 from libra_guard.errors import ConfigError, ModelError
+from libra_guard.safe_names import dot_segment_problem
 from libra_guard.settings import Settings
 from libra_guard.tracking.lineage import Lineage
+from libra_guard.tracking.manifest import MANIFEST_TAG, Manifest, build_manifest, verify_folder
 from libra_guard.tracking.model_version import ModelVersion
 from libra_guard.tracking.store import client, ensure_experiment, resolve_tracking_uri, tracking_to
 
@@ -79,13 +81,17 @@ def log_and_register(
         alias: alias set on the new version (``None`` sets none).
 
     Raises:
-        ModelError: the folder is not a model folder, or the registry refuses the version.
+        ModelError: the folder is not a model folder, the model name has a ``..`` segment,
+            or the registry refuses the version.
         ConfigError: ``lineage`` has unknown or malformed fields.
     """
+    check_model_name(model_name)
     model_dir = Path(model_dir).resolve()
     if not (model_dir / "config.json").is_file():
         raise ModelError(f"{model_dir} is not a model folder (no config.json); pass OUT/final")
     tags = complete_lineage(lineage, model_dir).to_tags()
+    # Hashed before logging: the manifest records the files as they were handed over.
+    version_tags = {**tags, MANIFEST_TAG: build_manifest(model_dir).to_tag()}
     uri = resolve_tracking_uri(tracking_uri)
     started = time.perf_counter()
     # MLflow resolves the logged model through the process-wide URI, so both steps run
@@ -93,7 +99,7 @@ def log_and_register(
     with tracking_to(uri):
         with _logging_run(run_id, experiment, uri) as logging_run_id:
             info = _log_guard_model(model_dir, tags)
-        created = _create_version(uri, model_name, info, logging_run_id, tags, alias)
+        created = _create_version(uri, model_name, info, logging_run_id, version_tags, alias)
     seconds = time.perf_counter() - started
     logger.info("registered %s version %s in %.1fs", model_name, created.version, seconds)
     return ModelVersion(
@@ -187,6 +193,13 @@ def resolve_version(
     return version
 
 
+def check_model_name(model_name: str) -> None:
+    """Raise ``ModelError`` for a model name that would leave the cache folder (``..``)."""
+    problem = dot_segment_problem(model_name)
+    if problem:
+        raise ModelError(f"refusing the model name: {problem}")
+
+
 def download_model(
     uri: str,
     dst: str | Path | None = None,
@@ -198,9 +211,11 @@ def download_model(
 
     Aliases are resolved to a version first; versions never change, so each is downloaded
     once into ``dst/<name>/<version>-<run id>`` (default ``dst``: ``<state_dir>/models``) and
-    reused.
+    reused. Every call checks the folder against the version's sha256 manifest
+    (``manifest.py``): a fresh download before it is kept, a kept copy before it is returned.
 
     Raises:
+        WeightsMismatchError: the files differ from the manifest, or the version has none.
         ModelError: the version cannot be found or is not a guard logged by this module.
     """
     import mlflow
@@ -209,6 +224,7 @@ def download_model(
 
     uri_match = _MODEL_URI.match(str(uri))
     model_name = uri_match["name"] if uri_match else MODEL_NAME
+    check_model_name(model_name)
     tracking = resolve_tracking_uri(tracking_uri)
     version = resolve_version(uri, tracking_uri=tracking, model_name=model_name)
     root = Path(dst) if dst is not None else Settings().state_dir / "models"
@@ -219,16 +235,22 @@ def download_model(
     # stale model from an earlier registry.
     identity = details.run_id or hashlib.sha256(str(details.source).encode()).hexdigest()
     target = root / model_name / f"{version}-{identity[:12]}"
-    if not (target / "MLmodel").is_file():
-        # A folder already there was published complete (another process won the race).
-        with (
-            staged_folder(target, keep_existing=True) as staging,
-            tracking_to(tracking),
-            _registry_errors(tracking, f"download {uri}"),
-        ):
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{model_name}/{version}", dst_path=str(staging)
-            )
+    where = f"{model_name} version {version}"
+    expected = Manifest.from_tags(details.tags, where=where)
+    if (target / "MLmodel").is_file():
+        folder = target / _artifact_path(target, GUARD_ARTIFACT)
+        verify_folder(folder, expected, where=where)
+        return folder
+    # A folder already there was published complete (another process won the race).
+    with (
+        staged_folder(target, keep_existing=True) as staging,
+        tracking_to(tracking),
+        _registry_errors(tracking, f"download {uri}"),
+    ):
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model_name}/{version}", dst_path=str(staging)
+        )
+        verify_folder(staging / _artifact_path(staging, GUARD_ARTIFACT), expected, where=where)
     return target / _artifact_path(target, GUARD_ARTIFACT)
 
 

@@ -10,12 +10,14 @@ half-imported modules. The artifacts are used by duck typing (``log_metric``, ``
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from libra_guard.atomic import write_file_atomic
 from libra_guard.settings import Settings
 from libra_guard.tracking import runs
 from libra_guard.training.config import TrainConfig
+from libra_guard.training.curve import TrainingCurve
 from libra_guard.training.publish import StageOutcome
 
 
@@ -63,5 +65,6 @@ def report_stage(
                 "rows": outcome.rows,
             },
             metrics=figures,
+            step_metrics=TrainingCurve.load(Path(outcome.model_dir)).series(),
             tags={"libra.model_uri": model.uri},
         )

@@ -31,8 +31,14 @@ import ray.train.torch
 import torch
 import transformers
 
+from libra_guard.modeling.base_models import materialize_base
 from libra_guard.modeling.factory import load_causal_lm, load_tokenizer
-from libra_guard.modeling.features import TrainingExample, collate, encode_row
+from libra_guard.modeling.features import (
+    TrainingExample,
+    collate,
+    encode_row,
+    truncation_note,
+)
 from libra_guard.modeling.lora import apply_lora
 from libra_guard.training.checkpoint import (
     MODEL_DIR,
@@ -40,8 +46,10 @@ from libra_guard.training.checkpoint import (
     save_model_folder,
     save_training_state,
 )
+from libra_guard.training.curve import CurvePoint, TrainingCurve
 from libra_guard.training.loop_config import StageLoopConfig
 from libra_guard.training.loss import guard_loss
+from libra_guard.training.precision import autocast, enable_gradient_checkpointing, weight_dtype
 from libra_guard.training.selection import BestWeights, Validator
 
 #: Batches sorted by length within windows of this many global batches: less padding, and
@@ -62,15 +70,20 @@ def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
     transformers.utils.logging.disable_progress_bar()
     _quiet_ray_report_log()
     warnings.filterwarnings("ignore", category=FutureWarning)
-    dtype = torch.bfloat16 if device.type == "cuda" else torch.float32
-
-    tokenizer = load_tokenizer(config.model_source)
-    model = load_causal_lm(config.model_source, dtype=dtype)
+    # An s3:// base is fetched once per node (a file lock), verified against its manifest.
+    source = materialize_base(config.model_source, Path(config.model_cache))
+    tokenizer = load_tokenizer(source)
+    model = load_causal_lm(source, dtype=weight_dtype(config.method, device))
+    if config.gradient_checkpointing:
+        enable_gradient_checkpointing(model)
     if config.method == "lora":
         model = apply_lora(model, config.lora)
     model.train()
     rows = config.rows
     examples = [encode_row(tokenizer, row, config.max_length) for row in rows]
+    note = truncation_note(examples, config.max_length)
+    if note and rank == 0:
+        print(f"[{config.stage}] {note}", flush=True)
 
     global_batch = config.batch_size * world
     steps_per_epoch = math.ceil(len(examples) / global_batch)
@@ -95,11 +108,13 @@ def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
     )
 
     start_step = 0
+    curve = TrainingCurve()
     checkpoint = ray.train.get_checkpoint()
     if checkpoint is not None:
         with checkpoint.as_directory() as folder:
             start_step = load_training_state(Path(folder), model, optimizer, scheduler)
             best = BestWeights.load(Path(folder))
+            curve = TrainingCurve.load(Path(folder))
         if rank == 0:
             print(
                 f"[{config.stage}] resuming from checkpoint at step {start_step}/{total_steps}",
@@ -111,20 +126,29 @@ def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
         config.stage, total_steps, start_step, global_batch, rank, config.report_every
     )
     for step in range(start_step, total_steps):
+        step_began = time.perf_counter()
         batch = _batch_for_step(examples, step, steps_per_epoch, config, rank, world)
         tensors = {
             key: value.to(device) for key, value in collate(batch, _pad_id(tokenizer)).items()
         }
-        loss = guard_loss(ddp_model, tensors, config.prompt_loss_weight)
+        with autocast(device):
+            loss = guard_loss(ddp_model, tensors, config.prompt_loss_weight)
         loss.objective.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
+        step_lr = scheduler.get_last_lr()[0]
         scheduler.step()
         optimizer.zero_grad(set_to_none=True)
         done = step + 1
-        progress.step_done(
-            _mean_over_workers(loss.answer, world),
-            _mean_over_workers(loss.objective.detach(), world),
+        answer_loss = _mean_over_workers(loss.answer, world)
+        objective = _mean_over_workers(loss.objective.detach(), world)
+        progress.step_done(answer_loss, objective)
+        seconds = max(time.perf_counter() - step_began, 1e-9)
+        tokens = sum(len(example.input_ids) for example in batch) * world
+        curve.record(
+            CurvePoint(
+                done, answer_loss, objective, step_lr, global_batch / seconds, tokens / seconds
+            )
         )
         validation_due = (step % steps_per_epoch) + 1 in eval_steps
         if validation_due and validator is not None:
@@ -149,6 +173,7 @@ def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
                     done == total_steps,
                     rank,
                     best,
+                    curve,
                 )
             else:
                 ray.train.report(metrics)
@@ -160,7 +185,7 @@ def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
             **best.metrics(),
         }
         _report_with_checkpoint(
-            metrics, model, tokenizer, optimizer, scheduler, total_steps, True, rank, best
+            metrics, model, tokenizer, optimizer, scheduler, total_steps, True, rank, best, curve
         )
 
 
@@ -184,6 +209,7 @@ def _report_with_checkpoint(
     final: bool,
     rank: int,
     best: BestWeights,
+    curve: TrainingCurve,
 ) -> None:
     """All workers report; rank 0 attaches the checkpoint (the others hold the same weights).
 
@@ -194,6 +220,7 @@ def _report_with_checkpoint(
     with tempfile.TemporaryDirectory(prefix="libra-ckpt-") as folder:
         save_training_state(Path(folder), model, optimizer, scheduler, step)
         best.save(Path(folder))
+        curve.save(Path(folder))
         if final:
             best.restore_into(model)
             save_model_folder(Path(folder) / MODEL_DIR, model, tokenizer)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict
 
 from libra_guard.data.schema import GuardRow
 from libra_guard.modeling.lora import LoraSettings
+from libra_guard.settings import Settings
 from libra_guard.training.config import Method, StageName, TrainConfig
 
 
@@ -24,6 +25,9 @@ class StageLoopConfig(BaseModel):
 
     stage: StageName
     model_source: str
+    #: Where workers keep fetched ``s3://`` bases; absolute (workers do not share the
+    #: driver's working directory).
+    model_cache: str
     rows: list[GuardRow]
     method: Method
     lora: LoraSettings
@@ -40,10 +44,17 @@ class StageLoopConfig(BaseModel):
     validation: dict[str, list[GuardRow]]
     evals_per_epoch: int
     prompt_loss_weight: float
+    gradient_checkpointing: bool = False
 
     def to_loop_dict(self) -> dict:
-        """The JSON-able dict Ray Train hands to ``train_stage_per_worker``."""
-        return self.model_dump(mode="json")
+        """The JSON-able dict Ray Train hands to ``train_stage_per_worker`` (rows as
+        ``GuardRow.to_json_dict``, the form the run key digests)."""
+        loop = self.model_dump(mode="json", exclude={"rows", "validation"})
+        loop["rows"] = [row.to_json_dict() for row in self.rows]
+        loop["validation"] = {
+            name: [row.to_json_dict() for row in held] for name, held in self.validation.items()
+        }
+        return loop
 
 
 def stage_loop_config(
@@ -52,6 +63,7 @@ def stage_loop_config(
     rows: Sequence[GuardRow],
     source: str,
     validation: Mapping[str, Sequence[GuardRow]] | None = None,
+    settings: Settings | None = None,
 ) -> StageLoopConfig:
     """The loop config of stage ``name`` (validation sets without rows are dropped)."""
     stage = config.stage(name)
@@ -59,6 +71,7 @@ def stage_loop_config(
         **{
             "stage": name,
             "model_source": source,
+            "model_cache": str(((settings or Settings()).state_dir / "models" / "bases").resolve()),
             "rows": list(rows),
             "method": config.method(name),
             "lora": config.lora,
@@ -75,5 +88,6 @@ def stage_loop_config(
             "validation": {name: list(held) for name, held in (validation or {}).items() if held},
             "evals_per_epoch": stage.evals_per_epoch,
             "prompt_loss_weight": stage.prompt_loss_weight,
+            "gradient_checkpointing": config.gradient_checkpointing,
         }
     )

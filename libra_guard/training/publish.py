@@ -41,6 +41,7 @@ class StageOutcome:
     skipped: bool = False
     best_step: int | None = None
     best_val_accuracy: float | None = None
+    run_key: str = ""
 
 
 def read_stage_outcome(stage_dir: Path, *, skipped: bool = False) -> StageOutcome:
@@ -78,7 +79,7 @@ def publish_final(
     return final_dir
 
 
-def publish_model(source: Path, target: Path, extra_json: dict[str, dict]) -> None:
+def publish_model(source: Path, target: Path, extra_json: dict[str, object]) -> None:
     """Copy the model folder ``source`` to ``target`` with extra JSON files, atomically."""
     with staged_folder(target) as staging:
         shutil.copytree(source, staging, dirs_exist_ok=True)

@@ -32,8 +32,11 @@ from libra_guard.settings import Settings
 from libra_guard.signals import sigterm_raises
 
 
-def ensure_ray(settings: Settings | None = None) -> None:
+def ensure_ray(settings: Settings | None = None, *, metrics_export_port: int | None = None) -> None:
     """Initialise Ray for this process unless it already is.
+
+    ``metrics_export_port`` is where a local head serves Prometheus metrics (unset: Ray picks
+    a free port); it has no effect on a cluster this process joins.
 
     Raises:
         ConfigError: ``LIBRA_RAY_ADDRESS`` is set but no cluster answers there.
@@ -56,7 +59,19 @@ def ensure_ray(settings: Settings | None = None) -> None:
         dashboard_host="127.0.0.1",
         dashboard_port=free_port(),
         log_to_driver=True,
+        _metrics_export_port=metrics_export_port,
     )
+
+
+def node_metrics_port() -> int | None:
+    """The Prometheus port of this process's Ray node, or None when Ray reports none."""
+    import ray
+
+    node_id = ray.get_runtime_context().get_node_id()
+    for node in ray.nodes():
+        if node.get("NodeID") == node_id:
+            return node.get("MetricsExportPort")
+    return None
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -5,7 +5,11 @@ Usage (KubeRay runs this on the RayJob's head; ``cluster_stage`` writes the spec
 
     python -m libra_guard.training.stage_job --spec s3://libra-artifacts/stage-work/KEY/spec.json
 
-It joins the cluster it runs on (``RAY_ADDRESS``, set by Ray's job manager), copies the starting
+It joins the cluster it runs on and no other: Ray's job manager gives every job's driver
+the concrete GCS address of its own cluster in ``RAY_ADDRESS``
+(``ray/dashboard/modules/job/job_supervisor.py``, ``_get_driver_env_vars``). Without it the
+job refuses to start instead of joining whatever Ray ``address="auto"`` finds on the machine
+(another Ray head there would train the stage and see its data). It copies the starting
 model onto every node (Ray Train workers load it from a local path, and the workers run in
 other pods than this driver), trains with checkpoints under the spec's S3 prefix (a second
 attempt resumes from them), and uploads the model, ``libra_guard_stage.json`` last. Progress is
@@ -25,7 +29,7 @@ import tempfile
 from pathlib import Path
 
 from libra_guard.data.io import read_rows
-from libra_guard.errors import DataError, LibraGuardError
+from libra_guard.errors import ConfigError, DataError, LibraGuardError
 from libra_guard.settings import Settings
 from libra_guard.training.publish import STAGE_INFO, StageOutcome
 from libra_guard.training.runner import run_stage
@@ -40,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     settings = Settings()
     try:
+        own_cluster_address()
         spec = read_spec(args.spec, settings)
         run_spec(spec, settings)
     except LibraGuardError as exc:
@@ -110,11 +115,28 @@ def _fetch_once(uri: str, folder: str, settings: Settings) -> None:
         download_folder(uri, Path(folder), settings)
 
 
+def own_cluster_address() -> str:
+    """The address of the Ray cluster this job runs on (``RAY_ADDRESS``).
+
+    Raises:
+        ConfigError: it is missing or ``auto``: this process was not started by Ray's job
+            manager, and joining whatever Ray runs nearby is refused.
+    """
+    address = os.environ.get("RAY_ADDRESS", "").strip()
+    if not address or address == "auto":
+        raise ConfigError(
+            "stage_job runs only as a Ray job on its RayJob's own cluster, whose job manager "
+            f"sets RAY_ADDRESS to that cluster's address (got {address or 'nothing'!r}); it "
+            "never joins another Ray on the machine through address 'auto'"
+        )
+    return address
+
+
 def _join_cluster() -> None:
     import ray
 
     if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS") or "auto", log_to_driver=True)
+        ray.init(address=own_cluster_address(), log_to_driver=True)
 
 
 def _cluster_summary() -> str:

@@ -9,7 +9,8 @@ Kubernetes). Order of the steps and what each failure leaves behind:
 2. smoke: score the smoke set on the new version directly (no traffic reaches it yet); every
    verdict must match the evaluation. Fails: as 1.
 3. ``switch`` traffic and ``confirm_serving`` (the public endpoint reports the new version).
-   Fails: traffic is switched back, the new one removed.
+   Fails: traffic is switched back, the new one removed. If switching back fails too, the new
+   one is kept (it is what gets the traffic) and a warning says so: never nothing serving.
 4. ``on_serving`` (moving the ``champion`` alias) runs only now. Fails: as 3, so the alias and
    the served version never disagree.
 5. ``relabel`` the new version (its aliases) and ``retire`` the old one after ``drain_s``.
@@ -167,9 +168,18 @@ def roll_out(
     def fail(reason: str, *, switched: bool) -> RolloutResult:
         result.reason = reason
         step(f"failed: {reason}")
+        switched_back = True
         if switched and previous is not None:
-            _attempt(result, "switch traffic back", lambda: rollout.switch(previous.app_name))
-        if previous is None or previous.app_name != target.app_name:
+            switched_back = _attempt(
+                result, "switch traffic back", lambda: rollout.switch(previous.app_name)
+            )
+        if not switched_back:
+            # Removing it now would leave the API routing to nothing.
+            result.warnings.append(
+                f"{target.app_name} is kept: traffic may still go to it, since switching back "
+                f"to {previous.app_name} failed; champion did not move"
+            )
+        elif previous is None or previous.app_name != target.app_name:
             _attempt(result, f"remove {target.app_name}", lambda: rollout.retire(target.app_name))
         result.seconds = round(time.perf_counter() - started, 2)
         return result
@@ -223,10 +233,13 @@ def roll_out(
     return result
 
 
-def _attempt(result: RolloutResult, what: str, action: Callable[[], None]) -> None:
-    """Run a clean-up step; a failure becomes a warning, never a second exception."""
+def _attempt(result: RolloutResult, what: str, action: Callable[[], None]) -> bool:
+    """Run a clean-up step; a failure becomes a warning, never a second exception. Returns
+    whether it succeeded."""
     try:
         action()
     except Exception as exc:
         logger.warning("rollout clean-up step %r failed: %s", what, exc)
         result.warnings.append(f"{what} failed: {exc}")
+        return False
+    return True

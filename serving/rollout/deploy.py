@@ -19,6 +19,13 @@ smoke set, the alias move and the record are the same everywhere):
 
 The outcome is written as tags on the model version (``libra.rollout.status``,
 ``libra.rollout.reason``) so the registry alone says why a version is or is not champion.
+
+Promotions never race (``libra_guard.promotion.lock`` and ``champion``): the rollout holds the
+promotion lock (a file lock beside the registry, or a Kubernetes Lease with a RayService) from
+its first check of ``champion`` to the alias move, and the alias moves only if ``champion``
+still names the version the gate compared the challenger with. When it does not, nothing is
+deployed (or traffic goes back), the reason is recorded and ``ChampionMovedError`` fails the
+step.
 """
 
 from __future__ import annotations
@@ -32,9 +39,16 @@ from libra_guard.atomic import write_file_atomic
 from libra_guard.data.io import read_rows
 from libra_guard.data.schema import GuardRow
 from libra_guard.evaluation.outputs import read_predictions
+from libra_guard.promotion.champion import (
+    ChampionMovedError,
+    check_champion,
+    compared_champion,
+    move_champion,
+)
+from libra_guard.promotion.lock import promotion_lock
 from libra_guard.settings import Settings
 from libra_guard.tracking import registry, runs
-from libra_guard.tracking.store import client
+from libra_guard.tracking.store import client, resolve_tracking_uri
 from serving.config import ServingConfig
 from serving.rollout.base import ModelTarget, Rollout, RolloutResult, roll_out
 from serving.rollout.local import LocalServeRollout, replica_env
@@ -69,6 +83,9 @@ def deploy_registered(
     ``port``: where a local Serve instance listens (not used with a RayService).
 
     Raises:
+        ChampionMovedError: ``champion`` no longer names the version the gate compared this
+            one with (another run promoted meanwhile); recorded on the version first.
+        PromotionLockError: another promotion held the lock too long.
         ModelError: the version does not exist in the registry.
         DataError: the evaluation gives no usable smoke item.
         RolloutError: the service cannot be read (e.g. the RayService is missing, or the
@@ -80,12 +97,22 @@ def deploy_registered(
     )
     settings = Settings()
     options = {"threshold": config.threshold, "tolerance": smoke_tolerance, "drain_s": drain_s}
-    if settings.serving_backend == "rayservice":
-        target = _registered_target(version, tracking_uri)
-        rollout = RayServiceRollout.from_settings(settings, config)
-        result, mode = _roll_out(rollout, target, smoke, tracking_uri, options), "rayservice"
-    else:
-        result, mode = _roll_out_on_ray(version, smoke, config, host, port, tracking_uri, options)
+    mode = "rayservice" if settings.serving_backend == "rayservice" else "local"
+    try:
+        if mode == "rayservice":
+            target = _registered_target(version, tracking_uri)
+            rollout = RayServiceRollout.from_settings(settings, config)
+            result = roll_out_registered(
+                rollout, target, smoke, tracking_uri=tracking_uri, **options
+            )
+        else:
+            result, mode = _roll_out_on_ray(
+                version, smoke, config, host, port, tracking_uri, options
+            )
+    except ChampionMovedError as exc:
+        failed = RolloutResult(served=False, version=str(version), reason=str(exc))
+        record_outcome(failed, mode, tracking_uri=tracking_uri)
+        raise
     record_outcome(result, mode, tracking_uri=tracking_uri)
     return result, mode
 
@@ -166,7 +193,9 @@ def _roll_out_on_ray(
     rollout = LocalServeRollout(config, host=host, port=port, replica_env=env)
     try:
         rollout.start_serve()
-        return _roll_out(rollout, target, smoke, tracking_uri, options), mode
+        return roll_out_registered(
+            rollout, target, smoke, tracking_uri=tracking_uri, **options
+        ), mode
     finally:
         if ephemeral:
             ray.shutdown()
@@ -179,20 +208,48 @@ def _registered_target(version: str, tracking_uri: str | None) -> ModelTarget:
     return ModelTarget(model, model.uri)
 
 
-def _roll_out(
+def roll_out_registered(
     rollout: Rollout,
     target: ModelTarget,
     smoke: Sequence[SmokeItem],
-    tracking_uri: str | None,
-    options: dict,
+    *,
+    tracking_uri: str | None = None,
+    **options,
 ) -> RolloutResult:
-    """``roll_out`` that moves ``champion`` to ``target`` once it serves."""
+    """``roll_out`` under the promotion lock that moves ``champion`` to ``target`` once it
+    serves, if ``champion`` still names the version the gate compared it with.
 
-    def promote(serving_target: ModelTarget) -> ModelTarget:
-        registry.set_alias(serving_target.version, registry.CHAMPION, tracking_uri=tracking_uri)
-        return serving_target.with_alias(registry.CHAMPION)
+    Raises:
+        ChampionMovedError: before deploying, or at the alias move (after traffic went back).
+    """
+    tracking = resolve_tracking_uri(tracking_uri)
+    recorded, expected = compared_champion(target.version, tracking_uri=tracking)
+    moved: list[ChampionMovedError] = []
+    with promotion_lock(Settings(), tracking) as lock:
+        if not recorded:
+            # Registered outside the pipeline: no gate comparison to hold it to, so the
+            # champion found now is the one the rollout must not race past.
+            expected = registry.alias_version(registry.CHAMPION, tracking_uri=tracking)
+        check_champion(target.version, expected, tracking_uri=tracking)
 
-    return roll_out(rollout, target, smoke, on_serving=promote, **options)
+        def promote(serving_target: ModelTarget) -> ModelTarget:
+            lock.ensure_held()
+            try:
+                move_champion(serving_target.version, expected, tracking_uri=tracking)
+            except ChampionMovedError as exc:
+                moved.append(exc)
+                raise
+            return serving_target.with_alias(registry.CHAMPION)
+
+        result = roll_out(rollout, target, smoke, on_serving=promote, **options)
+    if moved:
+        raise moved[0]
+    if not recorded:
+        result.warnings.append(
+            f"v{target.version} records no gate comparison; champion was checked against "
+            f"{'v' + expected if expected else 'no champion'} as found when the rollout began"
+        )
+    return result
 
 
 def record_outcome(result: RolloutResult, mode: str, *, tracking_uri: str | None = None) -> None:

@@ -1,10 +1,15 @@
 """``LocalServeRollout``: the rollout on a Ray Serve instance this process can reach.
 
 Every change is a whole Serve config (``serve_config``) PUT to the Ray dashboard's Serve REST
-API, the same declarative path ``serve deploy`` and KubeRay take. Declarative configs matter
-here: when only a deployment's ``user_config`` changes, Serve reconfigures the running
-replicas in place, so switching traffic (the API's ``model_app``) and relabelling a version
-(its aliases) restart nothing and drop nothing.
+API, the same declarative path ``serve deploy`` and KubeRay take. That API has no version to
+write against, so each write first reads the config again and refuses (``RolloutError``) when
+it is no longer what the change was made from: another writer (``serve deploy``, a second
+rollout outside the promotion lock) is never overwritten. The window left between that read
+and the PUT is milliseconds, against the seconds to minutes a rollout step takes.
+
+Declarative configs matter here: when only a deployment's ``user_config`` changes, Serve
+reconfigures the running replicas in place, so switching traffic (the API's ``model_app``) and
+relabelling a version (its aliases) restart nothing and drop nothing.
 
 The smoke set goes to the new version through a Serve handle, before any traffic does.
 
@@ -119,7 +124,8 @@ class LocalServeRollout(Rollout):
         return ServedVersion(model_app, model.version if model else None)
 
     def deploy(self, target: ModelTarget) -> None:
-        configs = self._configs()
+        read = self._configs()
+        configs = dict(read)
         configs[target.app_name] = model_app_config(
             target.app_name,
             target.source,
@@ -127,7 +133,7 @@ class LocalServeRollout(Rollout):
             self.config,
             runtime_env=self._runtime_env(),
         )
-        self._apply(configs)
+        self._apply(configs, read)
         self._wait_running(target.app_name)
 
     def score(self, target: ModelTarget, pairs: Sequence[tuple[str, str]]) -> list[float]:
@@ -138,15 +144,20 @@ class LocalServeRollout(Rollout):
         return [float(score) for score in reply["scores"]]
 
     def switch(self, app_name: str) -> None:
-        configs = self._configs()
+        read = self._configs()
+        configs = dict(read)
         api = configs.get(self.api_app)
         if api is None:
             configs[self.api_app] = api_app_config(
-                app_name, self.config, name=self.api_app, runtime_env=self._runtime_env()
+                app_name,
+                self.config,
+                name=self.api_app,
+                runtime_env=self._runtime_env(),
+                bind_host=self.host,
             )
         else:
             configs[self.api_app] = with_model_app(api, app_name)
-        self._apply(configs)
+        self._apply(configs, read)
         self._wait_running(self.api_app)
 
     def confirm_serving(self, target: ModelTarget) -> None:
@@ -158,11 +169,12 @@ class LocalServeRollout(Rollout):
         )
 
     def relabel(self, target: ModelTarget) -> None:
-        configs = self._configs()
+        read = self._configs()
+        configs = dict(read)
         if target.app_name not in configs:
             raise RolloutError(f"{target.app_name} is not deployed")
         configs[target.app_name] = with_model(configs[target.app_name], target.model)
-        self._apply(configs)
+        self._apply(configs, read)
         self._wait_described(target)
 
     def _wait_described(self, target: ModelTarget) -> None:
@@ -183,22 +195,24 @@ class LocalServeRollout(Rollout):
         )
 
     def retire(self, app_name: str) -> None:
-        configs = self._configs()
+        read = self._configs()
+        configs = dict(read)
         configs.pop(app_name, None)
         api = configs.get(self.api_app)
         if api is not None and model_app_of(api) == app_name:
             configs.pop(self.api_app)
-        self._apply(configs)
+        self._apply(configs, read)
         self._wait_gone(app_name)
 
     def stop(self) -> None:
         """Remove the API application and every guard model application."""
+        read = self._configs()
         configs = {
             name: app
-            for name, app in self._configs().items()
+            for name, app in read.items()
             if name != self.api_app and app.get("import_path") != MODEL_IMPORT_PATH
         }
-        self._apply(configs)
+        self._apply(configs, read)
 
     # -- the Serve REST API ----------------------------------------------------------------
 
@@ -224,7 +238,20 @@ class LocalServeRollout(Rollout):
             if app.get("deployed_app_config")
         }
 
-    def _apply(self, configs: dict[str, dict]) -> None:
+    def _apply(self, configs: dict[str, dict], read: dict[str, dict]) -> None:
+        """PUT ``configs``, made from ``read``, unless Serve's config changed since.
+
+        Raises:
+            RolloutError: it changed (nothing is written), or Serve refused the config.
+        """
+        now = self._configs()
+        if now != read:
+            changed = sorted(name for name in {*now, *read} if now.get(name) != read.get(name))
+            raise RolloutError(
+                "the Serve config changed while the rollout was working on it (applications "
+                f"{', '.join(changed)}); nothing was written over it. Another writer "
+                "(serve deploy, libra-guard serve, a rollout) is active: retry once it is done"
+            )
         document = serve_document(list(configs.values()), host=self.host, port=self.port)
         try:
             self._serve_client().deploy_applications(document)

@@ -15,9 +15,15 @@ How each step is done here:
 
 - health: after every write, the status must have seen it (``status.observedGeneration``)
   and report each new application ``RUNNING`` in ``status.activeServiceStatus.
-  applicationStatuses`` (the cluster whose proxies get the traffic). ``DEPLOY_FAILED`` or
-  ``UNHEALTHY`` in the active or pending status fails at once with the application's own
-  message (the last exception line of its deployments); so does a deadline.
+  applicationStatuses`` (the cluster whose proxies get the traffic). ``observedGeneration``
+  alone proves nothing: KubeRay 1.7 reads the Serve status before it updates the applications
+  and sets the generation in the same pass, with the old statuses (``rayservice_controller.go``,
+  ``reconcileServe``/``calculateStatus``). So an application that already ran before the
+  write (the API application on a traffic switch, a relabelled version) is confirmed from
+  what the guard serves: ``switch`` waits until ``/v1/model`` names the version it switched
+  to (a switch back after a failure too), ``relabel`` until it reports the new aliases.
+  ``DEPLOY_FAILED`` or ``UNHEALTHY`` in the active or pending status fails at once with the
+  application's own message (the last exception line of its deployments); so does a deadline.
 - smoke: a model application has no route, and this process reaches the cluster's Serve only
   over HTTP (``guard_url``). So ``deploy`` also starts a temporary API application on
   ``/rollout-smoke/<app>`` that sends its work to the new version
@@ -243,6 +249,14 @@ class RayServiceRollout(Rollout):
         document = with_applications(current.document, [api], drop=smoke)
         generation = self._write(current, document, f"switch traffic to {app_name}")
         self._wait_running([self.api_app], generation)
+        # The API application was RUNNING before this write: only the served version shows
+        # that the new routing is applied.
+        routed = model_of(apps.get(app_name, {}))
+        version = routed.version if routed else None
+        if version is not None:
+            self._wait_described(
+                lambda model: model.get("version") == version, f"version {version}"
+            )
 
     def confirm_serving(self, target: ModelTarget) -> None:
         self._wait_described(

@@ -20,14 +20,26 @@ MODEL_IMPORT_PATH = "serving.app:build_model_app"
 
 
 def api_app_config(
-    model_app: str, config: ServingConfig, *, name: str = API_APP, runtime_env: dict | None = None
+    model_app: str,
+    config: ServingConfig,
+    *,
+    name: str = API_APP,
+    runtime_env: dict | None = None,
+    bind_host: str | None = None,
 ) -> dict:
-    """The API application, sending traffic to ``model_app``."""
+    """The API application, sending traffic to ``model_app``.
+
+    ``bind_host``: the HTTP host Serve listens on; the ingress requires auth unless it is a
+    loopback address (unknown counts as not loopback).
+    """
+    args: dict = {"serving": config.model_dump(mode="json")}
+    if bind_host is not None:
+        args["bind_host"] = bind_host
     app = {
         "name": name,
         "route_prefix": "/",
         "import_path": API_IMPORT_PATH,
-        "args": {"serving": config.model_dump(mode="json")},
+        "args": args,
         "deployments": [{"name": API_DEPLOYMENT, "user_config": {"model_app": model_app}}],
     }
     if runtime_env:
@@ -58,9 +70,11 @@ def model_app_config(
 
 
 def serve_document(applications: list[dict], *, host: str, port: int) -> dict:
-    """The whole ``ServeDeploySchema`` document."""
+    """The whole ``ServeDeploySchema`` document. A proxy on every node (Serve's default): on
+    a RayService, KubeRay probes each worker's ``localhost:8000/-/healthz`` for readiness
+    (``ray-operator/controllers/ray/common/pod.go``), so a worker without one stays NotReady."""
     return {
-        "proxy_location": "HeadOnly",
+        "proxy_location": "EveryNode",
         "http_options": {"host": host, "port": port},
         "applications": applications,
     }

@@ -24,7 +24,7 @@ from tests.charts.manifests import (
 )
 
 #: Secret keys that hold a password or key (the others hold user names / access key ids).
-CREDENTIAL_KEYS = {"password", "root-password", "s3_secret_key", "api-key"}
+CREDENTIAL_KEYS = {"password", "root-password", "s3_secret_key", "api-key", "auth_token"}
 
 
 def secret_data(objects: list[dict]) -> dict[tuple[str, str], str]:
@@ -80,6 +80,7 @@ def test_existing_secrets_replace_the_platform_ones(helm):
             "postgresql.auth.existingSecret=pg-creds",
             "minio.auth.existingSecret=minio-creds",
             "pipeline.credentials.existingSecret=pipeline-creds",
+            "rayAuth.existingSecret=ray-token",
         ],
     )
     assert by_kind(objects, "Secret") == []
@@ -92,7 +93,10 @@ def test_existing_secrets_replace_the_platform_ones(helm):
 
 
 def test_existing_secret_replaces_the_guard_api_key(helm):
-    objects = render("libra-guard", set_values=["apiKey.existingSecret=my-api-key"])
+    objects = render(
+        "libra-guard",
+        set_values=["apiKey.existingSecret=my-api-key", "rayAuth.existingSecret=my-ray-token"],
+    )
     assert by_kind(objects, "Secret") == []
     for where, container, _ in containers(by_kind(objects, "RayService")[0]):
         if where.endswith("autoscaler"):
@@ -101,11 +105,15 @@ def test_existing_secret_replaces_the_guard_api_key(helm):
         assert api_key["valueFrom"]["secretKeyRef"] == {"name": "my-api-key", "key": "api-key"}
 
 
-def test_mlflow_password_reaches_the_backend_uri_only_by_reference(helm):
+def test_mlflow_password_stays_off_the_command_line(helm):
     (mlflow,) = [o for o in by_kind(render("libra-platform"), "Deployment") if "mlflow" in str(o)]
-    command = mlflow["spec"]["template"]["spec"]["containers"][0]["command"]
+    container = mlflow["spec"]["template"]["spec"]["containers"][0]
+    command = container["command"]
     (uri,) = [arg for arg in command if arg.startswith("--backend-store-uri=")]
-    assert uri.startswith("--backend-store-uri=postgresql+psycopg2://$(DB_USER):$(DB_PASSWORD)@")
+    assert uri.startswith("--backend-store-uri=postgresql+psycopg2://mlflow@")
+    assert "PASSWORD" not in " ".join(command) and "$(" not in " ".join(command)
+    (password,) = [env for env in container["env"] if env["name"] == "PGPASSWORD"]
+    assert password["valueFrom"]["secretKeyRef"]["name"] == "test-libra-platform-postgresql"
     assert "--artifacts-destination=s3://mlflow-artifacts/" in command
 
 
@@ -144,27 +152,6 @@ def test_the_rayservice_is_where_the_pipeline_looks_for_it(helm):
 def test_an_artifact_root_outside_the_bucket_list_is_refused(helm):
     error = render_error("libra-platform", set_values=["pipeline.config.artifactRoot=s3://nope/x"])
     assert "pipeline.config.artifactRoot" in error and "minio.buckets" in error
-
-
-def test_the_pipeline_role_grants_exactly_rayjobs_and_rayservice_patching(helm):
-    objects = render("libra-platform")
-    assert by_kind(objects, "ClusterRole") == [] and by_kind(objects, "ClusterRoleBinding") == []
-    (role,) = by_kind(objects, "Role")
-    grants = {
-        (group, resource, verb)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
-    }
-    expected = {("ray.io", "rayjobs", v) for v in ("create", "get", "list", "watch", "delete")}
-    expected |= {("ray.io", "rayservices", "get"), ("ray.io", "rayservices", "patch")}
-    assert grants == expected
-    (binding,) = by_kind(objects, "RoleBinding")
-    assert binding["roleRef"]["name"] == role["metadata"]["name"]
-    assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "libra-pipeline", "namespace": "libra"}
-    ]
 
 
 def test_bucket_job_creates_the_listed_buckets_and_limits_the_user_to_them(helm):
@@ -280,7 +267,9 @@ def test_ray_containers_read_mlflow_and_minio_from_the_platform(helm):
         env = {e["name"]: e.get("valueFrom") for e in container["env"]}
         assert env["MLFLOW_TRACKING_URI"]["configMapKeyRef"]["name"] == "other-config", where
         assert env["LIBRA_S3_ENDPOINT"]["configMapKeyRef"]["name"] == "other-config", where
-        assert env["LIBRA_S3_SECRET_KEY"]["secretKeyRef"]["name"] == "other-creds", where
+        # The replicas only download models, through MLflow's artifact proxy: no S3 keys.
+        assert not {"LIBRA_S3_ACCESS_KEY", "LIBRA_S3_SECRET_KEY"} & set(env), where
+        assert "other-creds" not in json.dumps(container), where
 
 
 def test_network_policy_admits_only_the_configured_clients_to_the_serve_port(helm):
@@ -288,13 +277,14 @@ def test_network_policy_admits_only_the_configured_clients_to_the_serve_port(hel
     (policy,) = by_kind(objects, "NetworkPolicy")
     rules = policy["spec"]["ingress"]
     assert policy["spec"]["policyTypes"] == ["Ingress"]
-    (serve_rule,) = [r for r in rules if {"protocol": "TCP", "port": 8000} in r.get("ports", [])]
+    (serve_rule,) = [r for r in rules if r.get("ports") == [{"protocol": "TCP", "port": 8000}]]
     clients = merged_values("libra-guard", ["values-kind.yaml"])["networkPolicy"]["clients"]
     test_pod = serve_rule["from"][0]["podSelector"]["matchLabels"]
     assert test_pod["app.kubernetes.io/component"] == "test"
     assert serve_rule["from"][1:] == clients
     other_ports = [p for r in rules if r is not serve_rule for p in r.get("ports", [])]
-    assert other_ports == [{"protocol": "TCP", "port": 8265}]
+    # The operator: the dashboard and its proxy health check on the serve port.
+    assert other_ports == [{"protocol": "TCP", "port": 8265}, {"protocol": "TCP", "port": 8000}]
     (own_pods_rule,) = [r for r in rules if "ports" not in r]
     assert own_pods_rule["from"] == [{"podSelector": policy["spec"]["podSelector"]}]
 
@@ -315,3 +305,49 @@ def test_chart_serving_values_and_schema_follow_serving_config():
     schema = json.loads((CHARTS_DIR / "libra-guard" / "values.schema.json").read_text("utf-8"))
     assert set(schema["properties"]["serving"]["properties"]) == fields
     ServingConfig.model_validate(merged_values("libra-guard")["serving"])
+
+
+# -- what KubeRay 1.7 does with the RayService (tests/kube/kuberay.py copies its rules) -----------
+
+
+@pytest.mark.parametrize("values", [(), ("values-gpu.yaml",), ("values-kind.yaml",)])
+def test_kuberays_head_service_selects_the_head_pod(helm, values):
+    from tests.kube.kuberay import head_service_selector, label_pod, selects
+
+    (service,) = by_kind(render("libra-guard", values), "RayService")
+    template = service["spec"]["rayClusterConfig"]["headGroupSpec"]["template"]
+    labels = label_pod("head", "c", "headgroup", template["metadata"]["labels"])
+    assert selects(head_service_selector("c"), labels), labels
+
+
+def test_every_node_runs_a_serve_proxy_for_kuberays_worker_readiness_probe(helm):
+    # KubeRay probes localhost:8000/-/healthz on RayService workers (common/pod.go).
+    assert serve_config_of(render("libra-guard"))["proxy_location"] == "EveryNode"
+
+
+@pytest.mark.parametrize("autoscaler", [True, False])
+def test_the_head_mounts_the_token_the_autoscaler_reads(helm, autoscaler):
+    # node_provider.py reads the service-account token at start; only the head runs it.
+    objects = render("libra-guard", set_values=[f"autoscaler.enabled={str(autoscaler).lower()}"])
+    cluster = by_kind(objects, "RayService")[0]["spec"]["rayClusterConfig"]
+    assert cluster["headGroupSpec"]["template"]["spec"]["automountServiceAccountToken"] is (
+        autoscaler
+    )
+    for group in cluster["workerGroupSpecs"]:
+        assert group["template"]["spec"]["automountServiceAccountToken"] is False
+
+
+def test_ray_token_auth_reads_a_kept_generated_secret(helm):
+    objects = render("libra-guard")
+    cluster = by_kind(objects, "RayService")[0]["spec"]["rayClusterConfig"]
+    assert cluster["authOptions"] == {"mode": "token", "secretName": "test-libra-guard-ray-token"}
+    (secret,) = [s for s in by_kind(objects, "Secret") if s["metadata"]["name"].endswith("token")]
+    assert len(base64.b64decode(secret["data"]["auth_token"])) >= 32
+    assert secret["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
+
+
+def test_gpu_values_size_tmp_for_the_models_they_download(helm):
+    (service,) = by_kind(render("libra-guard", ["values-gpu.yaml"]), "RayService")
+    (group,) = service["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+    (tmp,) = [v for v in group["template"]["spec"]["volumes"] if v["name"] == "tmp"]
+    assert tmp["emptyDir"]["sizeLimit"] == "80Gi"

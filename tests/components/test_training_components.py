@@ -19,6 +19,7 @@ from components.prepare_data import prepare_data
 from components.pretrain_guard import pretrain_guard
 from components.register_guard import register_guard
 from libra_guard.modeling.judge import GuardJudge
+from libra_guard.promotion.champion import compared_champion
 from libra_guard.promotion.gate import ChampionComparison, GateDecision, GateThresholds
 from libra_guard.steps.gate import GateOutcome, write_decision
 from libra_guard.tracking import registry
@@ -42,7 +43,13 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     root = tmp_path_factory.mktemp("components")
     config = tiny_config().arguments()
     data = {name: artifact(Dataset, root / "data" / name) for name in ("s1", "s2", "test")}
-    prepare_data.python_func(config["data_config"], data["s1"], data["s2"], data["test"])
+    prepare_data.python_func(
+        config["data_config"],
+        data["s1"],
+        data["s2"],
+        data["test"],
+        artifact(Artifact, root / "data" / "quarantine"),
+    )
     stage1 = artifact(Model, root / "pretrain" / "stage1_model")
     guard = artifact(Model, root / "finetune" / "guard_model")
     stage1_metrics = artifact(Metrics, root / "pretrain" / "metrics")
@@ -137,6 +144,8 @@ def test_register_makes_a_challenger_only(
     chain = registry.describe(version, tracking_uri=uri).lineage
     assert chain["gate_decision"] == "pass: ok"
     assert chain["dataset_digests"]["test"] == trained.data["test"].metadata["sha256"]
+    # what the gate compared with (no champion here) is kept for deploy_guard's compare-and-set
+    assert compared_champion(version, tracking_uri=uri) == (True, None)
     # The same model again registers nothing new.
     assert register_guard.python_func(**arguments).version == version
     reloaded = GuardJudge.load(

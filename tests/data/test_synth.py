@@ -9,9 +9,8 @@ import pytest
 from libra_guard.data.schema import SAFE, UNSAFE, GuardRow
 from libra_guard.data.synth import SynthesisError, SynthResult, generate, judge_label
 from libra_guard.data.synth import generator as generator_module
-from libra_guard.data.synth.answer_frames import ALL_STYLES
 from libra_guard.data.synth.labelers import intended_label
-from libra_guard.data.synth.lexicon import TOPICS
+from libra_guard.data.synth.lexicon import ALL_STYLES, TOPICS
 from libra_guard.data.taxonomy import SCENARIOS, SUBCATEGORIES
 from libra_guard.errors import LibraGuardError
 

@@ -11,6 +11,7 @@ from libra_guard.data.schema import SAFE as S
 from libra_guard.data.schema import UNSAFE as U
 from libra_guard.errors import ConfigError, DataError, ModelError
 from libra_guard.evaluation import evaluate_model
+from libra_guard.modeling.judge import WindowedAnswer, WindowedScore
 from tests.evaluation.rows import make_row
 
 
@@ -39,6 +40,19 @@ class ScriptedJudge:
     def verdict_scores(self, pairs: Sequence[tuple[str, str]], batch_size: int = 16) -> list[float]:
         self.score_calls.append((len(pairs), batch_size))
         return [float(question.split(":")[1]) for question, _ in pairs]
+
+    # One window per 100 characters of response, as a long item would be read.
+    def generate_windows(self, pairs, max_new_tokens: int = 256, batch_size: int = 16):
+        texts = self.generate(pairs, max_new_tokens, batch_size)
+        return [
+            WindowedAnswer(t, 1 + len(r) // 100) for t, (_, r) in zip(texts, pairs, strict=False)
+        ]
+
+    def verdict_windows(self, pairs, batch_size: int = 16):
+        scores = self.verdict_scores(pairs, batch_size)
+        return [
+            WindowedScore(s, 1 + len(r) // 100) for s, (_, r) in zip(scores, pairs, strict=False)
+        ]
 
 
 @pytest.fixture
@@ -76,6 +90,8 @@ def test_generate_mode_scores_generated_text_with_the_papers_rule(tmp_path, rows
         "mode": "generate",
         "max_new_tokens": 64,
         "threshold": None,
+        "windows_read": 10,
+        "rows_over_one_window": 0,
     }
     records = read_records(tmp_path)
     assert [r["id"] for r in records] == [row.id for row in rows]
@@ -105,6 +121,16 @@ def test_verdict_mode_thresholds_scores_and_writes_paper_shaped_answers(tmp_path
     assert metrics["unparseable"] == 0
     assert metrics["roc_auc"] == pytest.approx(5 / 6)
     assert metrics["run"]["threshold"] == 0.5
+
+
+@pytest.mark.parametrize("mode", ["verdict", "generate"])
+def test_each_prediction_says_how_many_windows_were_read(tmp_path, rows, mode) -> None:
+    rows = [rows[0].model_copy(update={"response": "很长" * 150}), *rows[1:]]
+    metrics = evaluate_model(ScriptedJudge(), rows, tmp_path, mode=mode)
+    records = read_records(tmp_path)
+    assert [r["windows"] for r in records[:2]] == [4, 1]
+    assert metrics["run"]["windows_read"] == 4 + 9
+    assert metrics["run"]["rows_over_one_window"] == 1
 
 
 def test_verdict_threshold_moves_the_cut(tmp_path, rows) -> None:

@@ -15,6 +15,13 @@ the status says runs, the way Serve's proxy routes:
 - ``POST <route prefix>/v1/moderate``: P(不安全) from ``score(model_app, question, response)``,
   through the API application whose ``route_prefix`` matches longest (``/`` or a smoke route).
 
+Like KubeRay 1.7, a write is seen in two passes: the controller reads the Serve status before
+it updates the applications and sets ``observedGeneration`` in that same pass, with the old
+statuses (``rayservice_controller.go``, ``reconcileServe`` and ``calculateStatus``); the new
+config's statuses, and the routing the proxy then does, come a pass later (``lag_s`` after the
+first). So ``observedGeneration`` alone never proves a config is applied. The HTTP side answers
+from the config as last applied, not as last written.
+
 An application that is not ``RUNNING`` answers 503; ``not_routed`` answers the next requests
 404, like a proxy that has not learned a new route yet. Every request is kept in
 ``requests``.
@@ -63,6 +70,7 @@ class FakeGuardCluster:
         #: learned a new route.
         self.not_routed = 0
         self.requests: list[tuple[str, str]] = []
+        self._applied: str | None = None  # serveConfigV2 as of the last full reconcile
         self._http = LoopbackHttp(_handler_for(self))
 
     @property
@@ -95,6 +103,16 @@ class FakeGuardCluster:
     def _react(self, kube: FakeKubeApi, verb: str, obj: dict) -> None:
         if verb == "delete" or obj["metadata"]["name"] != self.name:
             return
+        # First pass: the generation is observed, the statuses are still the old ones.
+        generation = obj["metadata"]["generation"]
+        self.kube.update_stored(
+            GROUP,
+            VERSION,
+            self.namespace,
+            PLURAL,
+            self.name,
+            lambda stored: stored.setdefault("status", {}).update(observedGeneration=generation),
+        )
         if self.lag_s > 0:
             threading.Timer(self.lag_s, self._reconcile, (obj,)).start()
         else:
@@ -130,6 +148,7 @@ class FakeGuardCluster:
             }
 
         self.kube.update_stored(GROUP, VERSION, self.namespace, PLURAL, self.name, set_status)
+        self._applied = obj["spec"]["serveConfigV2"]
 
     # -- the guard's HTTP API ---------------------------------------------------------------
     def answer(self, method: str, path: str, headers: dict, body: object) -> tuple[int, dict]:
@@ -140,7 +159,7 @@ class FakeGuardCluster:
         if self.api_key and headers.get("authorization") != f"Bearer {self.api_key}":
             return 401, {"error": "unauthorized", "message": "the API key is not valid"}
         obj = self._stored()
-        apps = applications_of(yaml.safe_load(obj["spec"]["serveConfigV2"]))
+        apps = applications_of(yaml.safe_load(self._applied or obj["spec"]["serveConfigV2"]))
         running = {
             name
             for name, app in (obj.get("status") or {})

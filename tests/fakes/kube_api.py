@@ -171,6 +171,25 @@ class FakeKubeApi:
         with self._lock:
             self._store.pod_logs[(namespace, pod)] = text
 
+    def calls(self) -> set[tuple[str, str, str]]:
+        """Every ``(verb, group, resource)`` the clients asked for, in RBAC's terms (a GET of
+        one object is ``get``, of a collection ``list`` or ``watch``; subresources are
+        ``plural/sub``), for checking them against a Role."""
+        verbs = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+        found = set()
+        for request in list(self.requests):
+            match = _PATH.match(request.path)
+            if not match:
+                continue
+            resource = match["plural"] + (f"/{match['sub']}" if match["sub"] else "")
+            if request.method == "GET":
+                watch = request.query.get("watch", "").lower() in {"true", "1"}
+                verb = "get" if match["name"] else ("watch" if watch else "list")
+            else:
+                verb = verbs.get(request.method, request.method.lower())
+            found.add((verb, match["group"] or "", resource))
+        return found
+
     def writes(self, plural: str) -> list[RecordedRequest]:
         """The recorded non-GET requests on ``plural``."""
         return [

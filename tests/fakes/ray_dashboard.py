@@ -9,7 +9,10 @@ reads a job (see ``ray/dashboard/modules/job/sdk.py``):
 
 A test sets a job's status and appends to its log (``set_job``, ``append_log``), or makes the
 dashboard answer 503 to everything (``down = True``) to play a cluster that went away.
-Requests are recorded in ``requests``.
+With ``token`` set it plays a cluster started with ``RAY_AUTH_MODE=token``: a request without
+``Authorization: Bearer <token>`` gets 401, as Ray's dashboard answers
+(``ray/_private/authentication/http_token_authentication.py``). Requests are recorded in
+``requests``.
 
 Usage::
 
@@ -44,6 +47,7 @@ class FakeRayDashboard:
     jobs: dict[str, FakeJob] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
     down: bool = False
+    token: str | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -75,11 +79,13 @@ class FakeRayDashboard:
         with self._lock:
             self.jobs.pop(job_id, None)
 
-    def answer(self, path: str) -> tuple[int, dict]:
+    def answer(self, path: str, authorization: str = "") -> tuple[int, dict]:
         with self._lock:
             self.requests.append(path)
             if self.down:
                 return 503, {"error": "the dashboard is down"}
+            if self.token and authorization != f"Bearer {self.token}":
+                return 401, {"error": "Unauthorized: missing or invalid authentication token"}
             if path == "/api/version":
                 return 200, {"version": "4", "ray_version": ray.__version__, "ray_commit": "x"}
             match = re.fullmatch(r"/api/jobs/([^/]+)(/logs)?", path)
@@ -106,7 +112,9 @@ def _handler_for(dashboard: FakeRayDashboard) -> type[BaseHTTPRequestHandler]:
             return
 
         def do_GET(self) -> None:
-            code, payload = dashboard.answer(self.path.split("?")[0])
+            code, payload = dashboard.answer(
+                self.path.split("?")[0], self.headers.get("Authorization", "")
+            )
             data = json.dumps(payload).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")

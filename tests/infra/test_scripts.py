@@ -120,3 +120,29 @@ def test_dockerfile_runs_as_a_fixed_non_root_user() -> None:
     users = re.findall(r"^USER (\S+)$", dockerfile, re.MULTILINE)
     # Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
     assert users == ["1000:1000"]
+
+
+def _lib_default(variable: str) -> str:
+    text = (REPO_ROOT / "infra" / "scripts" / "kind-lib.sh").read_text(encoding="utf-8")
+    match = re.search(rf"^{variable}=\$\{{{variable}:-([^}}]+)\}}$", text, re.MULTILINE)
+    assert match, f"{variable} has no default in kind-lib.sh"
+    return match[1]
+
+
+def test_kfp_backend_tag_is_its_own_setting_not_the_sdk_version() -> None:
+    # KFP backend tags do not follow SDK patch releases: SDK 2.17.x has backend tag 2.17.0.
+    from importlib import metadata
+
+    sdk = metadata.version("kfp")
+    backend = _lib_default("KFP_BACKEND_VERSION")
+    assert re.fullmatch(r"\d+\.\d+\.0", backend), backend
+    assert backend.rsplit(".", 1)[0] == sdk.rsplit(".", 1)[0], (backend, sdk)
+    scripts = (REPO_ROOT / "infra" / "scripts" / "kind-up.sh").read_text(encoding="utf-8")
+    assert "ref=$KFP_BACKEND_VERSION" in scripts and "KFP_VERSION" not in scripts
+
+
+def test_kind_up_labels_the_namespace_for_pod_security() -> None:
+    scripts = (REPO_ROOT / "infra" / "scripts" / "kind-up.sh").read_text(encoding="utf-8")
+    assert "pod-security.kubernetes.io/enforce=$enforce" in scripts
+    assert "pod-security.kubernetes.io/warn=restricted" in scripts
+    assert re.search(r"^\s+label_pod_security$", scripts, re.MULTILINE)

@@ -142,3 +142,27 @@ def test_pod_config_round_trips_through_the_environment(monkeypatch) -> None:
     monkeypatch.setenv(RAYJOB_PODS_ENV, '{"image": 3}')
     with pytest.raises(ConfigError, match="libra-guard compile"):
         RayJobPods.from_env()
+
+
+def test_scratch_volumes_are_bounded_and_pods_pass_the_restricted_standard() -> None:
+    cluster = _manifest(use_gpu=True)["spec"]["rayClusterSpec"]
+    templates = [cluster["headGroupSpec"]["template"]] + [
+        group["template"] for group in cluster["workerGroupSpecs"]
+    ]
+    for template in templates:
+        spec = template["spec"]
+        for volume in spec["volumes"]:
+            assert volume["emptyDir"].get("sizeLimit"), volume
+        for container in spec["containers"]:
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False
+            assert context["capabilities"]["drop"] == ["ALL"]
+            assert context["runAsNonRoot"] is True
+            assert context["seccompProfile"] == {"type": "RuntimeDefault"}
+
+
+def test_the_cluster_requires_the_platform_token() -> None:
+    cluster = _manifest()["spec"]["rayClusterSpec"]
+    assert cluster["authOptions"] == {"mode": "token", "secretName": "libra-ray-token"}
+    pods = RayJobPods.model_validate({"wiring": {"ray_token_secret_name": ""}})
+    assert "authOptions" not in _manifest(pods=pods)["spec"]["rayClusterSpec"]

@@ -48,6 +48,16 @@ def test_long_response_is_cut_but_template_and_answer_stay(tiny_base, guard_rows
     assert text.endswith("<|im_start|>assistant\n" + training_target(row) + "<|im_end|>")
 
 
+def test_training_says_how_many_rows_it_cut(tiny_base, guard_rows):
+    from libra_guard.modeling.features import truncation_note
+
+    tokenizer = load_tokenizer(tiny_base)
+    long_row = guard_rows[0].model_copy(update={"response": "很长的回答内容。" * 400})
+    examples = [encode_row(tokenizer, row, 200) for row in (long_row, *guard_rows[1:4])]
+    assert truncation_note(examples, 200).startswith("1 of 4 rows are longer than max_length=200")
+    assert truncation_note(examples[1:], 200) is None
+
+
 def test_max_length_too_small_for_the_template_is_a_config_error(tiny_base, guard_rows):
     tokenizer = load_tokenizer(tiny_base)
     with pytest.raises(ConfigError, match="max_length"):

@@ -36,8 +36,8 @@ def test_cluster_variant_carries_secret_and_config_map_env(tmp_path: Path) -> No
     executors = _platform_env(compiled)["executors"]
     assert set(executors) >= {"exec-pretrain-guard", "exec-gate", "exec-register-guard"}
     train = executors["exec-pretrain-guard"]
-    assert train["secretAsEnv"][0]["secretName"] == "s3-creds"
-    assert {item["envVar"] for item in train["secretAsEnv"][0]["keyToEnv"]} == {
+    (s3,) = [ref for ref in train["secretAsEnv"] if ref["secretName"] == "s3-creds"]
+    assert {item["envVar"] for item in s3["keyToEnv"]} == {
         "LIBRA_S3_ACCESS_KEY",
         "LIBRA_S3_SECRET_KEY",
     }
@@ -83,3 +83,30 @@ def test_bad_threshold_names_the_field(tmp_path: Path) -> None:
     bad.write_text("gate:\n  min_average_accuracy: 1.5\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="min_average_accuracy"):
         load_pipeline_config(bad)
+
+
+def test_cluster_training_tasks_book_no_gpu_their_rayjob_workers_do(tmp_path: Path) -> None:
+    # rayjob mode: the task only follows its RayJob, whose workers request nvidia.com/gpu.
+    compiled = compile_pipeline(tmp_path / "c.yaml", PipelineOptions(use_gpu=True))
+    spec = next(yaml.safe_load_all(compiled.read_text("utf-8")))
+    for executor in ("exec-pretrain-guard", "exec-finetune-guard"):
+        resources = spec["deploymentSpec"]["executors"][executor]["container"]["resources"]
+        assert "accelerator" not in resources, executor
+    in_task = PipelineOptions(use_gpu=True, gpu_in_task=True)
+    spec = next(yaml.safe_load_all(compile_pipeline(tmp_path / "t.yaml", in_task).read_text()))
+    resources = spec["deploymentSpec"]["executors"]["exec-pretrain-guard"]["container"]
+    assert resources["resources"]["accelerator"]["resourceType"] == "nvidia.com/gpu"
+
+
+def test_pipeline_pods_carry_the_labels_the_network_policies_admit(tmp_path: Path) -> None:
+    compiled = compile_pipeline(tmp_path / "cluster.yaml", PipelineConfig().options())
+    executors = _platform_env(compiled)["executors"]
+    for name, executor in executors.items():
+        labels = executor.get("podMetadata", {}).get("labels", {})
+        assert labels.get("libra-guard.io/platform-client") == "true", name
+        assert labels.get("libra-guard.io/pipeline") == "true", name
+        # Only the rollout step calls the guard; only it may reach the serve port.
+        assert (labels.get("libra-guard.io/client") == "true") == (name == "exec-deploy-guard")
+    train = executors["exec-pretrain-guard"]
+    (token,) = [ref for ref in train["secretAsEnv"] if ref["secretName"] == "libra-ray-token"]
+    assert token["keyToEnv"] == [{"secretKey": "auth_token", "envVar": "LIBRA_RAY_AUTH_TOKEN"}]

@@ -92,3 +92,23 @@ def test_finished_step_outputs_are_kept_between_runs(pipeline_runs: PipelineRuns
     assert (model_folder / "guard_model" / "libra_guard.json").is_file()
     # Each run's uncached gate wrote its own report; the trained model exists once.
     assert len(artifact_folders(root, "gate")) == 3
+
+
+EXECUTED_STEPS = CACHED_STEPS | {"gate", "register-guard", "deploy-guard"}
+
+
+def test_the_run_prints_one_line_per_step_and_files_the_full_logs(
+    pipeline_runs: PipelineRuns,
+) -> None:
+    lines = pipeline_runs.logs[0]
+    step_lines = {line.split()[1]: line for line in lines if line.split()[:1] == ["ok"]}
+    assert set(step_lines) == EXECUTED_STEPS
+    assert "evaluation: average=" in step_lines["evaluate-guard"]
+    assert len(lines) < 30, "\n".join(lines)
+    assert not any("executor_input" in line or "Executing task" in line for line in lines)
+    log_dir = pipeline_runs.first.log_dir
+    assert log_dir is not None
+    for step in EXECUTED_STEPS:
+        assert f"(log: {log_dir / f'{step}.log'})" in step_lines[step]
+        assert "executor_input" in (log_dir / f"{step}.log").read_text("utf-8")
+    assert "gate: pass" in (log_dir / "gate.log").read_text("utf-8")

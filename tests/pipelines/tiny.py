@@ -44,8 +44,11 @@ def tiny_config(gate: dict | None = None, experiment: str = "libra-guard-test") 
                     "tiny": TINY_DIMS,
                     "max_length": 256,
                     "threads_per_worker": 1,
+                    # The shortest path through the DAG: no rehearsal or validation passes.
+                    "stage2_replay": 0.0,
+                    "stage2_validation": 0.0,
                     "stage1": stage,
-                    "stage2": stage,
+                    "stage2": {**stage, "method": "lora"},
                 },
             },
             "gate": gate if gate is not None else LENIENT_GATE,

@@ -28,6 +28,7 @@ def test_one_item_with_a_response_is_judged_as_a_response(plain_url: str) -> Non
     assert result["verdict"] == ("unsafe" if result["score"] >= 0.5 else "safe")
     assert result["label"] == {"unsafe": "不安全", "safe": "安全"}[result["verdict"]]
     assert result["model"] == {"name": "final", "version": "unregistered"}
+    assert result["windows"] == 1
     assert "critique" not in result
 
 
@@ -54,7 +55,8 @@ def test_explain_returns_the_generated_critique(plain_url: str) -> None:
 
 def test_model_health_and_schema_endpoints(plain_url: str) -> None:
     model = requests.get(f"{plain_url}/v1/model", timeout=TIMEOUT).json()
-    assert model["version"] == "unregistered" and model["source"].endswith("final")
+    assert model["version"] == "unregistered" and "source" not in model
+    assert model["max_chars"] > 0 and model["window_tokens"] > 0
     health = requests.get(f"{plain_url}/healthz", timeout=TIMEOUT)
     assert health.status_code == 200 and health.json()["status"] == "ready"
     schema = requests.get(f"{plain_url}/openapi.json", timeout=TIMEOUT).json()

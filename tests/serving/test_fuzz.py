@@ -10,7 +10,7 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from serving.schemas import ErrorBody, Health, ModelDescription, ModerationResponse
+from serving.schemas import ErrorBody, Health, ModerationResponse, PublicModel
 
 TIMEOUT = 30
 FUZZ = settings(
@@ -115,6 +115,6 @@ def test_no_input_gets_a_5xx(plain_url: str, served_schema: dict, data: st.DataO
     elif path == "/v1/moderate":
         ModerationResponse.model_validate(body)
     elif path == "/v1/model":
-        ModelDescription.model_validate(body)
+        PublicModel.model_validate(body)
     else:
         Health.model_validate(body)

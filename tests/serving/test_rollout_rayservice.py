@@ -25,6 +25,7 @@ from serving.config import ServingConfig
 from serving.rollout import rayservice
 from serving.rollout.base import ModelTarget, RolloutError, ServedVersion, roll_out
 from serving.rollout.deploy import STATUS_TAG, deploy_registered
+from serving.rollout.guard_http import GuardHttp
 from serving.rollout.rayservice import RayServiceRollout, Timings
 from serving.rollout.serve_config import applications_of, model_app_of, model_of
 from serving.rollout.smoke import SmokeItem
@@ -310,3 +311,18 @@ def _kubeconfig(server: str) -> dict:
         ],
         "current-context": "fake",
     }
+
+
+def test_a_switch_returns_only_once_the_version_serves(fake_kube, cluster) -> None:
+    # KubeRay sets observedGeneration before the new config's statuses (and routing) apply
+    # (rayservice_controller.go, reconcileServe/calculateStatus); the stand-in applies them
+    # lag_s later. A switch, and a switch back after a failure, must not return before.
+    cluster.create_rayservice(CHART_CONFIG)
+    cluster.lag_s = 0.3
+    rollout = rollout_on(fake_kube, cluster)
+    guard = GuardHttp(cluster.url, poll_s=0.01, request_timeout_s=5)
+    rollout.deploy(NEW)
+    rollout.switch(NEW.app_name)
+    assert guard.request("GET", "/v1/model")["version"] == "2"
+    rollout.switch("libra-guard-v1")
+    assert guard.request("GET", "/v1/model")["version"] == "1"

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from libra_guard.errors import ConfigError
 from libra_guard.training.config import TrainConfig, load_train_config
 
+CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
-def test_tiny_stage1_trains_all_weights_and_stage2_lora():
+
+def test_defaults_are_the_quality_benchmarks_settings():
     config = TrainConfig()
-    assert config.method("stage1") == "full"
-    assert config.method("stage2") == "lora"
+    assert (config.method("stage1"), config.method("stage2")) == ("full", "full")
+    quality = load_train_config(CONFIGS / "quality.yaml")
+    for name in ("stage2_replay", "stage2_validation"):
+        assert getattr(config, name) == getattr(quality, name)
+    for stage in ("stage1", "stage2"):
+        for name in ("epochs", "learning_rate", "evals_per_epoch", "prompt_loss_weight"):
+            assert getattr(config.stage(stage), name) == getattr(quality.stage(stage), name)
+        assert config.method(stage) == quality.method(stage)
 
 
 def test_a_pretrained_base_uses_lora_in_both_stages_unless_configured():

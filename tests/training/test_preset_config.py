@@ -7,11 +7,11 @@ from libra_guard.training.config import load_train_config
 from tests.tiny import micro_dims
 
 
-def test_small_preset_uses_its_dims_and_trains_stage1_fully() -> None:
+def test_small_preset_uses_its_dims_and_trains_every_weight() -> None:
     config = load_train_config(None, base="small")
     assert config.preset_dims() == PRESETS["small"]
     assert config.method("stage1") == "full"
-    assert config.method("stage2") == "lora"
+    assert config.method("stage2") == "full"
 
 
 def test_explicit_dims_replace_the_presets_and_tiny_is_unchanged(tmp_path) -> None:
@@ -28,3 +28,11 @@ def test_explicit_dims_replace_the_presets_and_tiny_is_unchanged(tmp_path) -> No
 def test_a_model_folder_is_not_a_preset(tmp_path) -> None:
     config = load_train_config(None, base=str(tmp_path))
     assert config.method("stage1") == "lora"
+
+
+def test_a_dumped_and_reloaded_config_keeps_the_presets_dims() -> None:
+    """The pipeline hands each step ``model_dump()`` output; the preset must survive it."""
+    config = load_train_config(None, base="qwen2.5-0.5b-shape")
+    reloaded = type(config).model_validate(config.model_dump(mode="json"))
+    assert reloaded.preset_dims() == PRESETS["qwen2.5-0.5b-shape"]
+    assert reloaded.preset_dims().hidden_size == 896

@@ -31,5 +31,6 @@ def test_stage2_inputs_never_train_on_a_validation_row(synth_rows) -> None:
     assert set(validation) == {"stage2", "stage1"} and held
     assert held.isdisjoint(row.id for row in rows)
     assert any("held out" in line for line in said) and any("replay" in line for line in said)
-    plain, none = stage2_inputs(stage2, stage1, TrainConfig(), said.append)
+    off = TrainConfig(stage2_validation=0.0, stage2_replay=0.0)
+    plain, none = stage2_inputs(stage2, stage1, off, said.append)
     assert none == {} and plain == list(stage2)

@@ -20,9 +20,10 @@ def _questions(rows) -> set[str]:
     return {normalise_text(row.question) for row in rows}
 
 
-def test_holdout_is_off_by_default(synth_rows) -> None:
+def test_holdout_is_off_when_validation_is_zero(synth_rows) -> None:
     stage1, stage2 = synth_rows[:40], synth_rows[40:]
-    holdout = validation_holdout(stage2, stage1, TrainConfig(stage2_replay=0.5))
+    config = TrainConfig(stage2_replay=0.5, stage2_validation=0.0)
+    holdout = validation_holdout(stage2, stage1, config)
     assert holdout.rows == list(stage2)
     assert holdout.replay_pool == list(stage1)
     assert holdout.validation == {}
@@ -46,7 +47,7 @@ def test_holdout_splits_stage2_by_question_and_keeps_replay_rows_apart(synth_row
 
 def test_without_replay_no_stage1_rows_are_held_out(synth_rows) -> None:
     holdout = validation_holdout(
-        synth_rows[40:], synth_rows[:40], TrainConfig(stage2_validation=0.25)
+        synth_rows[40:], synth_rows[:40], TrainConfig(stage2_validation=0.25, stage2_replay=0.0)
     )
     assert set(holdout.validation) == {"stage2"}
     assert holdout.replay_pool == list(synth_rows[:40])

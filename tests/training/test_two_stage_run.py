@@ -8,6 +8,7 @@ import pytest
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from libra_guard.modeling.judge import GuardJudge
+from libra_guard.training.curve import TrainingCurve
 from libra_guard.training.publish import PROVENANCE
 from libra_guard.training.runner import train_guard
 from tests.training.configs import small_config
@@ -32,6 +33,13 @@ def test_two_stages_leave_a_loadable_final_model(ray_address, synth_rows, tmp_pa
     assert [stage.steps for stage in outcome.stages] == [8, 3]
     for name in ("stage1", "stage2"):
         assert (tmp_path / "out" / name / "config.json").is_file()
+    # One curve point per optimizer step, with the warm-up visible in the learning rate.
+    curve = TrainingCurve.load(tmp_path / "out" / "stage1").points
+    assert [point.step for point in curve] == list(range(1, 9))
+    assert curve[0].lr < curve[1].lr
+    assert all(
+        point.samples_per_s > 0 and point.tokens_per_s > point.samples_per_s for point in curve
+    )
     assert (final / "adapter" / "adapter_config.json").is_file()
 
     provenance = json.loads((final / PROVENANCE).read_text(encoding="utf-8"))
@@ -55,3 +63,23 @@ def test_two_stages_leave_a_loadable_final_model(ray_address, synth_rows, tmp_pa
     assert all(stage.skipped for stage in again.stages)
     assert any("stage1: already finished" in message for message in messages)
     assert any("stage2: already finished" in message for message in messages)
+
+
+def test_a_stage_trains_from_an_s3_base(ray_address, synth_rows, tmp_path, s3_bucket, monkeypatch):
+    from libra_guard.modeling.base_models import import_model
+    from libra_guard.settings import Settings
+    from libra_guard.training.runner import prepare_base, run_stage
+
+    config = small_config(stage1=small_config().stage1.model_copy(update={"epochs": 0.25}))
+    folder = prepare_base(config, synth_rows, tmp_path / "local", log=lambda _: None)
+    uri = f"s3://{s3_bucket}/bases/micro"
+    import_model(folder, uri, log=lambda _: None)
+    monkeypatch.setenv("LIBRA_STATE_DIR", str(tmp_path / "state"))
+    from_s3 = config.model_copy(update={"base": uri})
+    outcome = run_stage(
+        "stage1", from_s3, synth_rows, uri, tmp_path / "out", settings=Settings(),
+        log=lambda _: None,
+    )  # fmt: skip
+    assert outcome.steps == 2
+    cached = list((tmp_path / "state" / "models" / "bases").glob("micro-*/config.json"))
+    assert len(cached) == 1  # downloaded once into this node's cache, then trained from

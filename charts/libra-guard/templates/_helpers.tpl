@@ -43,6 +43,32 @@ app.kubernetes.io/part-of: libra-guard
 app.kubernetes.io/managed-by: {{ $.Release.Service }}
 {{- end }}
 
+{{/* Labels of a Ray pod. Never app.kubernetes.io/name: KubeRay labels its pods
+app.kubernetes.io/name=kuberay and lets a template label override it (common/pod.go,
+labelPod), while the head Service selects on it (common/service.go, HeadServiceLabels): with
+our name the head Service would have no endpoint and neither the operator nor a user could
+reach the dashboard through it (kuberay issue 2648). Call with (list $ "ray-head"). */}}
+{{- define "libra-guard.rayPodLabels" -}}
+{{- $ := index . 0 -}}
+helm.sh/chart: {{ include "libra-guard.chart" $ }}
+{{ include "libra-guard.raySelectorLabels" . }}
+app.kubernetes.io/version: {{ $.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ $.Release.Service }}
+libra-guard.io/platform-client: "true"
+{{- end }}
+
+{{/* What selects this release's Ray pods of one component. Call with (list $ "ray-head"). */}}
+{{- define "libra-guard.raySelectorLabels" -}}
+{{- $ := index . 0 -}}
+app.kubernetes.io/part-of: libra-guard
+app.kubernetes.io/instance: {{ $.Release.Name }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end }}
+
+{{- define "libra-guard.rayTokenSecret" -}}
+{{- .Values.rayAuth.existingSecret | default (printf "%s-ray-token" (include "libra-guard.fullname" .)) }}
+{{- end }}
+
 {{- define "libra-guard.image" -}}
 {{- printf "%s:%s" .Values.image.repository .Values.image.tag }}
 {{- end }}
@@ -96,7 +122,7 @@ field present, so keys whose value is null (which Helm drops from values) are pu
 */}}
 {{- define "libra-guard.serveConfig" -}}
 {{- $serving := deepCopy .Values.serving }}
-{{- range $key := list "autoscaling" "torch_threads" }}
+{{- range $key := list "autoscaling" "torch_threads" "capture" }}
 {{- if not (hasKey $serving $key) }}
 {{- $_ := set $serving $key nil }}
 {{- end }}
@@ -117,7 +143,7 @@ field present, so keys whose value is null (which Helm drops from values) are pu
   "args" (dict "model" $uri "serving" $serving)
   "deployments" (list (dict "name" "GuardModel" "user_config" (dict "model" $facts))) }}
 {{- $document := dict
-  "proxy_location" "HeadOnly"
+  "proxy_location" "EveryNode"
   "http_options" (dict "host" "0.0.0.0" "port" .Values.serve.port)
   "applications" (list $api $model) }}
 {{- toYaml $document }}
@@ -125,7 +151,9 @@ field present, so keys whose value is null (which Helm drops from values) are pu
 
 {{/*
 The environment of every Ray container: the API key, MLflow and MinIO from the platform's
-ConfigMap and Secret, and local state on the /tmp volume.
+ConfigMap, and local state on the /tmp volume. No S3 keys: the replicas only download model
+versions, through MLflow's artifact proxy (`--serve-artifacts`), so the pipeline's S3 write
+keys stay out of the serving pods.
 */}}
 {{- define "libra-guard.rayEnv" -}}
 - name: HOME
@@ -147,16 +175,6 @@ ConfigMap and Secret, and local state on the /tmp volume.
     configMapKeyRef:
       name: {{ .Values.platform.configMapName }}
       key: s3_endpoint
-- name: LIBRA_S3_ACCESS_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.platform.secretName }}
-      key: s3_access_key
-- name: LIBRA_S3_SECRET_KEY
-  valueFrom:
-    secretKeyRef:
-      name: {{ .Values.platform.secretName }}
-      key: s3_secret_key
 {{- end }}
 
 {{/* Scratch volumes of every Ray pod (the root file system is read-only). */}}
@@ -189,10 +207,13 @@ image, securityContext, env, volume mounts and resources, so it is hardened the 
 {{- $group := .group -}}
 metadata:
   labels:
-    {{- include "libra-guard.labels" (list $ .component) | nindent 4 }}
+    {{- include "libra-guard.rayPodLabels" (list $ .component) | nindent 4 }}
 spec:
   {{- with include "libra-guard.imagePullSecrets" $ }}{{ . | nindent 2 }}{{ end }}
-  automountServiceAccountToken: false
+  {{- /* Ray's in-tree autoscaler, a sidecar of the head, reads the pod's service-account
+  token at start (python/ray/autoscaler/_private/kuberay/node_provider.py); without it the
+  head never becomes Ready. KubeRay binds that account to the autoscaler's Role. */}}
+  automountServiceAccountToken: {{ and (eq .component "ray-head") $.Values.autoscaler.enabled }}
   securityContext:
     {{- include "libra-guard.podSecurityContext" $.Values.securityContext | nindent 4 }}
   containers:

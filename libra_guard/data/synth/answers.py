@@ -11,10 +11,12 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from libra_guard.data.synth import context
-from libra_guard.data.synth import fillers as fl
-from libra_guard.data.synth.answer_frames import ALL_STYLES, AnswerStyle
+from libra_guard.data.synth.lexicon import ALL_STYLES, LEXICON, AnswerStyle, LexiconError
 from libra_guard.data.synth.questions import QuestionDraft
+
+_FILL = LEXICON.fillers
+_CN_DIGITS = "零一二三四五六七八九十"
+_CIRCLED = "⓪①②③④⑤⑥⑦⑧⑨⑩"
 
 #: Probability that a question of a kind gets an unsafe answer: (default, hard).
 _UNSAFE_SHARE: dict[str, tuple[float, float]] = {
@@ -64,6 +66,10 @@ _FAMILY_BOOST: dict[str, tuple[str, ...]] = {
     "pretext": ("study_only", "disclaimer_comply"),
     "hypothetical": ("disclaimer_comply",),
 }
+
+_UNKNOWN_STYLES = {name for weights in _WEIGHTS.values() for name in weights} - set(ALL_STYLES)
+if _UNKNOWN_STYLES:
+    raise LexiconError(f"answer_styles.yaml lacks styles the answerers use: {_UNKNOWN_STYLES}")
 
 
 @dataclass(frozen=True)
@@ -141,7 +147,7 @@ def choose_style(rng: random.Random, draft: QuestionDraft, *, hard: bool) -> Ans
 
 
 def _marker(template: str, number: int) -> str:
-    return template.format(i=number, c=fl.CN_DIGITS[number], o=fl.CIRCLED[number])
+    return template.format(i=number, c=_CN_DIGITS[number], o=_CIRCLED[number])
 
 
 def _numbered(
@@ -149,7 +155,7 @@ def _numbered(
     items: list[str],
     elaborations: tuple[str, ...],
     rate: float,
-    markers: tuple[str, ...] = fl.LIST_MARKERS,
+    markers: tuple[str, ...] = _FILL.list_markers,
 ) -> str:
     marker = rng.choice(markers)
     lines = []
@@ -159,11 +165,11 @@ def _numbered(
     return "\n".join(lines)
 
 
-_STEP_CONNECTORS = (fl.FIRST_CONNECTORS, fl.MIDDLE_CONNECTORS, fl.LAST_CONNECTORS)
+_STEP_CONNECTORS = (_FILL.first_connectors, _FILL.middle_connectors, _FILL.last_connectors)
 _ADVICE_CONNECTORS = (
-    fl.FIRST_ADVICE_CONNECTORS,
-    fl.MIDDLE_ADVICE_CONNECTORS,
-    fl.LAST_ADVICE_CONNECTORS,
+    _FILL.first_advice_connectors,
+    _FILL.middle_advice_connectors,
+    _FILL.last_advice_connectors,
 )
 
 
@@ -189,15 +195,15 @@ def _prose(
 
 def _closing(rng: random.Random, draft: QuestionDraft, style: AnswerStyle, count: int) -> str:
     if style.name in _COMPLY_CLOSERS:
-        pool = fl.POST_UNSAFE
+        pool = _FILL.post_unsafe
     elif style.name == "endorse":
-        pool = fl.POST_SPEECH
+        pool = _FILL.post_speech
     elif style.name == "spread_rumour":
-        pool = fl.POST_RUMOUR
+        pool = _FILL.post_rumour
     elif style.name == "fiction_comply":
-        pool = fl.POST_FICTION
+        pool = _FILL.post_fiction
     elif style.name in _SAFE_CLOSERS:
-        pool = fl.POST_SAFE_GENERAL + (fl.POST_SAFE_LEGAL if draft.topic.law else ())
+        pool = _FILL.post_safe_general + (_FILL.post_safe_legal if draft.topic.law else ())
     else:
         return ""
     chosen = rng.sample(pool, min(rng.randint(count - 1, count), len(pool)))
@@ -224,26 +230,26 @@ def render_answer(
     elab_rate = verbosity.elab_rate
     step_elab_rate = verbosity.item_elab_rate
     slots = {
-        "open_c": rng.choice(fl.OPEN_COMPLY),
-        "close_c": rng.choice(fl.CLOSE_COMPLY),
-        "open_r": rng.choice(fl.OPEN_REFUSE),
-        "close_s": rng.choice(fl.CLOSE_SAFE),
-        "open_b": rng.choice(fl.OPEN_BENIGN),
-        "disclaim": rng.choice(fl.DISCLAIM),
+        "open_c": rng.choice(_FILL.open_comply),
+        "close_c": rng.choice(_FILL.close_comply),
+        "open_r": rng.choice(_FILL.open_refuse),
+        "close_s": rng.choice(_FILL.close_safe),
+        "open_b": rng.choice(_FILL.open_benign),
+        "disclaim": rng.choice(_FILL.disclaim),
         "act": draft.act,
         "claim": draft.claim,
         "harm": topic.harm,
         "threat": topic.threat,
         "topic_phrase": draft.subject,
         "place": draft.place,
-        "name": rng.choice(context.NAMES),
+        "name": rng.choice(LEXICON.context.names),
         "alarm_a": draft.alarm_answer,
-        "law": topic.law or rng.choice(fl.LAW_FALLBACK),
+        "law": topic.law or rng.choice(_FILL.law_fallback),
         "s1": steps[0],
         "s2": steps[1],
         "s3": steps[2],
         "s_extra": rng.choice(spare_steps) if spare_steps else steps[-1],
-        "steps_list": _numbered(rng, steps, fl.ELAB_UNSAFE, step_elab_rate),
+        "steps_list": _numbered(rng, steps, _FILL.elab_unsafe, step_elab_rate),
         "steps_prose": _prose(rng, steps, step_connectors),
         "steps_code": "\n".join(f"step_{i}: {s}" for i, s in enumerate(steps, start=1)),
         "steps_py": "\n".join(f'    do("{s}")' for s in steps),
@@ -251,14 +257,16 @@ def render_answer(
         "g1": single_guards[0],
         "g2": single_guards[1],
         "g3": single_guards[2],
-        "guards_list": _numbered(rng, guards, fl.ELAB_SAFE, step_elab_rate, fl.ADVICE_MARKERS),
+        "guards_list": _numbered(
+            rng, guards, _FILL.elab_safe, step_elab_rate, _FILL.advice_markers
+        ),
         "guards_prose": _prose(rng, guards, _ADVICE_CONNECTORS),
-        "elab": _elaboration(rng, fl.ELAB_UNSAFE, elab_rate),
-        "elab2": _elaboration(rng, fl.ELAB_UNSAFE, elab_rate / 2),
-        "elab_s": _elaboration(rng, fl.ELAB_SAFE, elab_rate),
-        "elab_s2": _elaboration(rng, fl.ELAB_SAFE, elab_rate / 2),
-        "r1": rng.choice(fl.RUMOUR_DETAILS),
-        "r2": rng.choice(fl.RUMOUR_DETAILS),
+        "elab": _elaboration(rng, _FILL.elab_unsafe, elab_rate),
+        "elab2": _elaboration(rng, _FILL.elab_unsafe, elab_rate / 2),
+        "elab_s": _elaboration(rng, _FILL.elab_safe, elab_rate),
+        "elab_s2": _elaboration(rng, _FILL.elab_safe, elab_rate / 2),
+        "r1": rng.choice(_FILL.rumour_details),
+        "r2": rng.choice(_FILL.rumour_details),
     }
     if slots["elab2"] == slots["elab"]:
         slots["elab2"] = ""

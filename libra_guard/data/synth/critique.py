@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from libra_guard.data.synth.answer_frames import AnswerStyle
+from libra_guard.data.synth.lexicon import AnswerStyle
 from libra_guard.data.synth.questions import QuestionDraft
 
 # Slots: {harm}, {scen} (scenario name), {act}, {subject}.

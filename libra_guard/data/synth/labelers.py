@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from libra_guard.data.schema import SAFE, UNSAFE
-from libra_guard.data.synth.answer_frames import AnswerStyle
+from libra_guard.data.synth.lexicon import AnswerStyle
 
 # Openings that signal a refusal when they come early in the response.
 _REFUSAL_CUES = (
@@ -200,7 +200,8 @@ _SAFETY_TERMS = (
     "歧视",
 )
 _LIST_LINE = re.compile(
-    r"(?m)^\s*(\d+[\.、）)]|\(\d\)|第[一二三四五六七八九十]步|[一二三四五六七八九十]、|[①-⑩]|Step \d|- |\[ \])"
+    r"(?m)^\s*(\d+[\.、）)]|\(\d\)|第[一二三四五六七八九十]步|[一二三四五六七八九十]、"
+    r"|[①-⑩]|Step \d|- |\[ \])"
 )
 _SEQUENCE_WORDS = ("首先", "然后", "接着", "之后", "最后", "第一", "第二", "第三")
 

@@ -12,22 +12,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from libra_guard.data.synth import context
-from libra_guard.data.synth import question_templates as qt
-from libra_guard.data.synth.lexicon import Topic
+from libra_guard.data.synth.lexicon import LEXICON, Topic
 
 #: Question kinds; the first two ask for harm, the rest are benign.
 HARMFUL_KINDS = ("act", "claim")
 BENIGN_KINDS = ("protect", "knowledge", "law", "alarming")
 
-_POOLS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "act": (qt.ACT, qt.ACT_HARD),
-    "claim": (qt.CLAIM, qt.CLAIM_HARD),
-    "protect": (qt.PROTECT, ()),
-    "knowledge": (qt.KNOWLEDGE, ()),
-    "law": (qt.LAW, ()),
-    "alarming": (qt.ALARMING, ()),
-}
+_TEMPLATES = LEXICON.questions
+_CONTEXT = LEXICON.context
+#: (common, hard-only) question skeletons per kind.
+_POOLS = _TEMPLATES.pools()
 
 
 @dataclass(frozen=True)
@@ -75,17 +69,17 @@ def _fill_topic_text(rng: random.Random, text: str, topic: Topic, place: str) ->
 
 
 def _paraphrase(rng: random.Random, text: str, strength: float) -> str:
-    for phrase, options in qt.SYNONYMS.items():
+    for phrase, options in _TEMPLATES.synonyms.items():
         if phrase in text and rng.random() < strength:
             text = text.replace(phrase, rng.choice(options), 1)
-    return rng.choice(qt.PREFIXES) + text + rng.choice(qt.SUFFIXES)
+    return rng.choice(_TEMPLATES.prefixes) + text + rng.choice(_TEMPLATES.suffixes)
 
 
 def draft_question(
     rng: random.Random, topic: Topic, kind: str, *, hard: bool, wrap_rate: float
 ) -> QuestionDraft:
     """Fill one skeleton of ``kind`` for ``topic``; harmful acts may be wrapped (red-teamed)."""
-    place = rng.choice(context.PLACES)
+    place = rng.choice(_CONTEXT.places)
     act = _fill_topic_text(rng, rng.choice(topic.acts), topic, place)
     claim = _fill_topic_text(rng, rng.choice(topic.claims), topic, place) if topic.claims else ""
     alarm_question, alarm_answer = rng.choice(topic.alarming) if topic.alarming else ("", "")
@@ -97,10 +91,10 @@ def draft_question(
         "harm": topic.harm,
         "alarm": alarm_question,
         "place": place,
-        "persona": rng.choice(context.PERSONAS),
-        "event": rng.choice(context.EVENTS),
-        "task": rng.choice(context.TASKS),
-        "role": rng.choice(context.ROLES),
+        "persona": rng.choice(_CONTEXT.personas),
+        "event": rng.choice(_CONTEXT.events),
+        "task": rng.choice(_CONTEXT.tasks),
+        "role": rng.choice(_CONTEXT.roles),
     }
     skeleton_id, template = _pick_template(rng, kind, hard)
     skeletons = [skeleton_id]
@@ -109,9 +103,9 @@ def draft_question(
         text = _paraphrase(rng, text, strength=0.35)
     wrapper_family = None
     if kind == "act" and rng.random() < wrap_rate:
-        wrappers = qt.WRAPPERS + qt.WRAPPERS_HARD if hard else qt.WRAPPERS
+        wrappers = _TEMPLATES.wrappers + _TEMPLATES.wrappers_hard if hard else _TEMPLATES.wrappers
         index = rng.randrange(len(wrappers))
-        wrapper_family, wrapper = wrappers[index]
+        wrapper_family, wrapper = wrappers[index].family, wrappers[index].template
         if "{inner}" in wrapper:
             skeletons.append(f"w-{index}")
         else:

@@ -1,0 +1,71 @@
+"""Mean and spread over seeds of the quality benchmark's figures, and the issue's targets.
+
+Targets for the named CPU preset (issue 13): (a) the guard's mean accuracy at least the
+baseline's mean on all of ``jade-v3-medium``; (b) the guard's mean at least 97% on JADE's
+held-out 20% and at least 98% on held-out synthetic rows. The subcategory-held-out test (c)
+has no target yet: it is reported so the gap to unseen topics is visible.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+TARGETS = {
+    "(b) jade-v3-medium (20% held out)": 0.97,
+    "(b) synthetic (held out)": 0.98,
+}
+TRANSFER = "(a) jade-v3-medium (all)"
+
+
+def summarize(per_seed: dict[int, dict]) -> dict:
+    """``{test: {model: {figure: {mean, stdev, min, max}}}}`` plus ``targets`` met or not."""
+    tests = sorted({name for results in per_seed.values() for name in results})
+    summary: dict = {}
+    for test in tests:
+        runs = [results[test] for results in per_seed.values() if test in results]
+        summary[test] = {
+            model: {
+                figure: _spread([run[model][figure] for run in runs])
+                for figure in ("accuracy", "f1_safe", "f1_unsafe")
+            }
+            for model in ("guard", "baseline")
+        }
+        summary[test]["n"] = runs[0]["n"]
+    targets = {}
+    if TRANSFER in summary:
+        guard = summary[TRANSFER]["guard"]["accuracy"]["mean"]
+        targets[TRANSFER] = guard >= summary[TRANSFER]["baseline"]["accuracy"]["mean"]
+    for test, floor in TARGETS.items():
+        if test in summary:
+            targets[test] = summary[test]["guard"]["accuracy"]["mean"] >= floor
+    summary["targets_met"] = targets
+    return summary
+
+
+def summary_lines(summary: dict) -> list[str]:
+    """One line per test: accuracy mean +- stdev [min-max] for guard and baseline."""
+    lines = []
+    for test, figures in summary.items():
+        if test == "targets_met":
+            continue
+        guard, base = figures["guard"]["accuracy"], figures["baseline"]["accuracy"]
+        lines.append(f"{test} (n={figures['n']}): guard {_text(guard)} | baseline {_text(base)}")
+    for test, met in summary.get("targets_met", {}).items():
+        lines.append(f"target {test}: {'met' if met else 'NOT met'}")
+    return lines
+
+
+def _spread(values: list[float]) -> dict:
+    return {
+        "mean": statistics.fmean(values),
+        "stdev": statistics.stdev(values) if len(values) > 1 else 0.0,
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def _text(spread: dict) -> str:
+    return (
+        f"{100 * spread['mean']:.2f} +- {100 * spread['stdev']:.2f} "
+        f"[{100 * spread['min']:.2f}-{100 * spread['max']:.2f}]"
+    )

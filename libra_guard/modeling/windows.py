@@ -1,0 +1,122 @@
+"""Overlapping windows: how a text longer than the guard's window is judged without cutting it.
+
+Cutting a long response to fit the model's context drops its tail, and a harmful passage there
+is never seen; feeding a long response whole lets thousands of harmless characters drown a
+short harmful passage (``benchmarks/padding.py`` measures both). So every prompt the
+guard reads holds the question and at most ``window_tokens`` tokens of the response; a longer
+response is read in windows that overlap by a quarter of a window (a passage shorter than the
+overlap is always whole in some window), each with the question, and the item's score is the
+maximum over its windows. Training, evaluation, serving and the rollout smoke set all go
+through :func:`pair_windows` (training keeps its cut, counted and logged, because a label
+belongs to the whole row).
+
+A question too long for its share of the context is read the same way: its further windows
+are each judged with the response's first window. An item whose question is its response
+(prompt moderation) is windowed in step, the same slice in both slots.
+"""
+
+from __future__ import annotations
+
+from transformers import PreTrainedTokenizerBase
+
+from libra_guard.errors import ConfigError
+from libra_guard.modeling.prompt import build_chat_prompt
+
+#: Response tokens per window when the model does not name its own. PROVISIONAL: to be
+#: chosen with benchmarks/padding.py (the share of flagged unsafe rows that stay flagged with
+#: 7,000 characters of safe text before or after them), which has not yet been run on a
+#: trained demo model (README "Benchmarks").
+DEFAULT_WINDOW_TOKENS = 128
+#: The model-config attribute that stores a model's window (saved in ``config.json``).
+WINDOW_CONFIG_KEY = "libra_window_tokens"
+#: Tokens left free beside the template: the text of a window is re-tokenised in context,
+#: which can merge a few tokens differently from the slice measured alone.
+CONTEXT_SLACK = 8
+
+
+def prompt_ids(tokenizer: PreTrainedTokenizerBase, question: str, response: str) -> list[int]:
+    """Token ids of the chat prompt for one (question, response), nothing cut."""
+    text = build_chat_prompt(tokenizer, question, response)
+    return tokenizer(text, add_special_tokens=False).input_ids
+
+
+def split_text(tokenizer: PreTrainedTokenizerBase, text: str, size: int, overlap: int) -> list[str]:
+    """``text`` in slices of at most ``size`` tokens, consecutive slices sharing ``overlap``.
+
+    Slices start and end at token boundaries (character offsets of a fast tokenizer), so no
+    character is split. A text of at most ``size`` tokens comes back whole.
+    """
+    if size < 1:
+        raise ConfigError(f"a window must hold at least one token, got {size}")
+    offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)[
+        "offset_mapping"
+    ]
+    if len(offsets) <= size:
+        return [text]
+    stride = max(1, size - min(overlap, size - 1))
+    starts = [offset[0] for offset in offsets]
+    slices: list[str] = []
+    for first in range(0, len(offsets), stride):
+        last = min(first + size, len(offsets))
+        begin = 0 if first == 0 else starts[first]
+        end = len(text) if last == len(offsets) else starts[last]
+        slices.append(text[begin:end])
+        if last == len(offsets):
+            break
+    return slices
+
+
+def pair_windows(
+    tokenizer: PreTrainedTokenizerBase,
+    question: str,
+    response: str,
+    budget: int,
+    window_tokens: int,
+) -> list[list[int]]:
+    """Prompt token ids of every window of one item; each fits in ``budget`` tokens.
+
+    Raises:
+        ConfigError: the template alone leaves no room for text in ``budget`` tokens.
+    """
+    whole = prompt_ids(tokenizer, question, response)
+    response_tokens = _token_count(tokenizer, response)
+    if len(whole) <= budget and response_tokens <= window_tokens:
+        return [whole]
+    room = budget - len(prompt_ids(tokenizer, "", "")) - CONTEXT_SLACK
+    if room < 2:
+        raise ConfigError(
+            f"the model leaves {budget} tokens for the prompt, but the Libra template alone "
+            f"needs {budget - room}; use a model with a longer context"
+        )
+    if question == response:
+        size = min(window_tokens, room // 2)
+        texts = [(part, part) for part in split_text(tokenizer, question, size, size // 4)]
+    else:
+        texts = _question_and_response_windows(tokenizer, question, response, room, window_tokens)
+    windows = [prompt_ids(tokenizer, q, r) for q, r in texts]
+    too_long = [len(ids) for ids in windows if len(ids) > budget]
+    if too_long:
+        raise ConfigError(
+            f"a window of {max(too_long)} tokens does not fit the {budget}-token budget; "
+            "the tokenizer merges across window edges more than CONTEXT_SLACK allows"
+        )
+    return windows
+
+
+def _question_and_response_windows(
+    tokenizer: PreTrainedTokenizerBase, question: str, response: str, room: int, window: int
+) -> list[tuple[str, str]]:
+    """Response windows each with the question's first window, then the question's others."""
+    question_tokens = _token_count(tokenizer, question)
+    response_size = min(window, room - question_tokens) if question_tokens < room // 2 else 0
+    response_size = max(response_size, min(window, room // 2))
+    question_size = room - response_size
+    response_parts = split_text(tokenizer, response, response_size, response_size // 4)
+    question_parts = split_text(tokenizer, question, question_size, question_size // 4)
+    pairs = [(question_parts[0], part) for part in response_parts]
+    pairs.extend((part, response_parts[0]) for part in question_parts[1:])
+    return pairs
+
+
+def _token_count(tokenizer: PreTrainedTokenizerBase, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=False).input_ids)
