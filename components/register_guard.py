@@ -29,7 +29,8 @@ def register_guard(
         guard_model: the final model folder (from ``finetune_guard``); its metadata carries
             ``base_model`` and the training data digests.
         test_data: the held-out set it was judged on (its digest joins the lineage).
-        decision: the gate's decision JSON (its summary and compared champion join the version).
+        decision: the gate's decision JSON (its summary, compared champion and the
+            challenger's three-level thresholds join the version).
         parent_run_id: the pipeline run's MLflow parent run; the model is logged there.
         pipeline_run: the orchestrator's run name (KFP run or local run folder).
         git_commit: the commit of the code that built the pipeline; empty: ask git where

@@ -103,6 +103,11 @@ def build_pipeline(options: PipelineOptions | None = None):
                 )
             if wiring.secret_name:
                 kubernetes.use_secret_as_env(task, wiring.secret_name, dict(wiring.secret_env))
+            if wiring.mlflow_auth_secret_name:
+                # Every step reads or writes MLflow, whose basic-auth app refuses anonymous calls.
+                kubernetes.use_secret_as_env(
+                    task, wiring.mlflow_auth_secret_name, dict(wiring.mlflow_auth_env)
+                )
             if wiring.config_map_name:
                 # Optional: a key the ConfigMap leaves out keeps that setting's default.
                 kubernetes.use_config_map_as_env(

@@ -5,6 +5,8 @@ Endpoints:
 - ``POST /v1/moderate``: one item, ``{"items": [...]}`` or a list of items; per item the
   verdict (``safe``/``unsafe``), Libra's label, P(不安全), the model version and, with
   ``explain``, the generated critique.
+- ``POST /v1/moderations``: OpenAI's moderation API shape (``openai_compat``).
+- ``WS /v1/moderate/stream``: a response judged while it is generated (``stream``).
 - ``GET /v1/model``: the model version, its aliases and lineage tags.
 - ``GET /healthz``: 200 only when the model is loaded and a canary item scores, else 503.
 - ``GET /openapi.json`` and ``GET /docs``: the schema, request bodies included.
@@ -29,6 +31,7 @@ from serving.backend import GuardBackend, build_results, to_pair
 from serving.config import ServingConfig
 from serving.http_errors import ApiError, install_error_handlers
 from serving.observer import DecisionObserver
+from serving.openai_compat import install_openai_routes
 from serving.parsing import check_content_type, decode_json, parse_moderation, read_body
 from serving.schemas import (
     BatchModeration,
@@ -39,6 +42,7 @@ from serving.schemas import (
     PublicModel,
     SingleModeration,
 )
+from serving.stream import install_stream_route
 
 API_TITLE = "Libra-Guard"
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -103,9 +107,18 @@ def create_api(
         critiques = None
         if parsed.explain:
             critiques = await _within(backend.explain(pairs), config.explain_timeout_s, "explain")
-        results = build_results(parsed.items, scored, critiques, config.threshold)
+        results = build_results(
+            parsed.items,
+            scored,
+            critiques,
+            config.threshold,
+            parsed.policy or config.level_policy,
+        )
         await observer.decided(parsed.items, results)
         return ModerationResponse(results=results)
+
+    install_openai_routes(app, backend, config, auth)
+    install_stream_route(app, backend, config, auth)
 
     @app.get(
         "/v1/model",

@@ -26,6 +26,7 @@ from ray.serve import Application
 from ray.serve.exceptions import BackPressureError, RayServeException
 
 from libra_guard.errors import ConfigError
+from libra_guard.levels import LevelThresholds
 from serving.api import create_api
 from serving.auth import server_api_key
 from serving.backend import CANARY_FAILED, CANARY_TIMED_OUT, NO_MODEL, Scored
@@ -72,7 +73,12 @@ class ServeBackend:
         chunks = [list(pairs[start : start + size]) for start in range(0, len(pairs), size)]
         replies = await asyncio.gather(*(self._call(method, chunk) for chunk in chunks))
         return [
-            Scored(score, ModelRef.model_validate(reply["model"]), windows)
+            Scored(
+                score,
+                ModelRef.model_validate(reply["model"]),
+                windows,
+                LevelThresholds.model_validate(reply["levels"]) if reply.get("levels") else None,
+            )
             for reply in replies
             for score, windows in zip(reply["scores"], reply["windows"], strict=True)
         ]

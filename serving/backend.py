@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from libra_guard.data.schema import SAFE, UNSAFE
+from libra_guard.levels import LevelThresholds
 from serving.config import ServingConfig
 from serving.http_errors import Overloaded
 from serving.judge_runner import ExplainBusy, Pair
@@ -25,9 +26,12 @@ from serving.schemas import (
     VERDICT_OF_LABEL,
     Health,
     ItemResult,
+    Level,
     ModelDescription,
     ModelRef,
     ModerationItem,
+    Policy,
+    Verdict,
 )
 
 #: The reasons /healthz gives: fixed phrases, so no exception text (paths, hosts) leaks.
@@ -38,11 +42,36 @@ NO_MODEL = "no model is ready"
 
 @dataclass(frozen=True)
 class Scored:
-    """P(不安全) of one pair (maximum over its windows), windows read, and the model version."""
+    """P(不安全) of one pair (maximum over its windows), windows read, the model version and
+    that version's calibrated level thresholds (``None``: not calibrated)."""
 
     score: float
     model: ModelRef
     windows: int = 1
+    levels: LevelThresholds | None = None
+
+
+def levels_of(description: ModelDescription) -> LevelThresholds | None:
+    """The three-level thresholds stored with a registered version (lineage ``levels``)."""
+    stored = description.lineage.get("levels") or {}
+    try:
+        return LevelThresholds.model_validate(stored) if stored else None
+    except ValueError:
+        return None
+
+
+def judge_level(
+    score: float, levels: LevelThresholds | None, threshold: float, policy: Policy
+) -> tuple[Level, Verdict]:
+    """The level and the binary verdict of one score.
+
+    Without calibrated thresholds the single ``threshold`` decides and there is no
+    controversial band, so an uncalibrated model answers exactly as before.
+    """
+    if levels is None:
+        verdict: Verdict = "unsafe" if score >= threshold else "safe"
+        return verdict, verdict
+    return levels.level(score), levels.verdict(score, policy)
 
 
 class GuardBackend(Protocol):
@@ -73,13 +102,16 @@ def build_results(
     scored: Sequence[Scored],
     critiques: Sequence[str] | None,
     threshold: float,
+    policy: Policy = "strict",
 ) -> list[ItemResult]:
-    """One ``ItemResult`` per item, in order."""
+    """One ``ItemResult`` per item, in order; ``policy`` judges the controversial band."""
     results = []
     for index, (item, one) in enumerate(zip(items, scored, strict=True)):
-        label = UNSAFE if one.score >= threshold else SAFE
+        level, verdict = judge_level(one.score, one.levels, threshold, policy)
+        label = UNSAFE if verdict == "unsafe" else SAFE
         result = ItemResult(
-            verdict=VERDICT_OF_LABEL[label],
+            verdict=verdict,
+            level=level,
             label=label,
             score=min(1.0, max(0.0, one.score)),
             windows=one.windows,
@@ -99,6 +131,17 @@ def build_results(
     return results
 
 
+class LocalStream:
+    """One open stream: each ``add`` scores the response so far on the model's thread."""
+
+    def __init__(self, runner, verdict, ref: ModelRef, levels: LevelThresholds | None) -> None:
+        self._runner, self._verdict, self._ref, self._levels = runner, verdict, ref, levels
+
+    async def add(self, delta: str) -> Scored:
+        score = await self._runner.on_model_thread(lambda: self._verdict.add(delta))
+        return Scored(min(1.0, max(0.0, score)), self._ref, levels=self._levels)
+
+
 class LocalBackend:
     """A ``JudgeRunner`` in this process, as a ``GuardBackend``."""
 
@@ -108,17 +151,27 @@ class LocalBackend:
             update={"max_chars": runner.max_text_chars, "window_tokens": runner.window_tokens}
         )
         self._ref = ModelRef(name=description.name, version=description.version)
+        self._levels = levels_of(description)
         self._config = config
 
     async def score(self, pairs: Sequence[Pair]) -> list[Scored]:
         scored = await self._runner.scores(pairs, batch_size=self._config.batch_max_size)
-        return [Scored(one.score, self._ref, one.windows) for one in scored]
+        return [Scored(one.score, self._ref, one.windows, self._levels) for one in scored]
 
     async def explain(self, pairs: Sequence[Pair]) -> list[str]:
         try:
             return await self._runner.critiques(pairs, self._config.explain_max_new_tokens)
         except ExplainBusy as exc:
             raise Overloaded(str(exc), self._config.retry_after_s) from exc
+
+    async def open_stream(self, question: str) -> LocalStream:
+        """A streaming judgement of a response to ``question`` (the prefix cached now)."""
+        from libra_guard.modeling.streaming import StreamingVerdict
+
+        verdict = await self._runner.on_model_thread(
+            lambda: StreamingVerdict(self._runner.judge, question)
+        )
+        return LocalStream(self._runner, verdict, self._ref, self._levels)
 
     async def describe(self) -> ModelDescription:
         return self._description

@@ -13,6 +13,7 @@ Usage::
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -67,6 +68,11 @@ class ServingConfig(BaseModel):
     # Verdicts.
     threshold: float = Field(
         default=0.5, gt=0, lt=1, description="P(不安全) at or above which the verdict is unsafe."
+    )
+    level_policy: Literal["strict", "loose"] = Field(
+        default="strict",
+        description="Verdict for the controversial band when a request names no policy: "
+        "strict (unsafe, fail closed) or loose (safe).",
     )
     explain_max_new_tokens: int = Field(
         default=256, ge=1, le=4096, description="Critique length limit (the paper uses 256)."

@@ -25,10 +25,16 @@ from collections.abc import Sequence
 from ray import serve
 
 from libra_guard.tracking.model_version import ModelVersion
-from serving.backend import CANARY_FAILED
+from serving.backend import CANARY_FAILED, levels_of
 from serving.config import ServingConfig
 from serving.model_source import description_of, load_source
 from serving.schemas import ModelDescription, ModelRef
+
+
+def _levels_dict(description: ModelDescription) -> dict | None:
+    """The version's calibrated level thresholds as a plain dict for the ingress, or None."""
+    levels = levels_of(description)
+    return None if levels is None else levels.model_dump()
 
 
 def _count_pairs(calls: list[Sequence]) -> int:
@@ -58,6 +64,7 @@ class GuardModel:
         self._description = self._with_limits(
             description_of(ModelVersion.unregistered(folder), folder)
         )
+        self._levels = _levels_dict(self._description)
         self.score.set_max_batch_size(self._config.batch_max_size)
         self.score.set_batch_wait_timeout_s(self._config.batch_wait_timeout_s)
 
@@ -67,6 +74,7 @@ class GuardModel:
         if values:
             model = ModelVersion.from_dict(values)
             self._description = self._with_limits(description_of(model, self._runner.source))
+            self._levels = _levels_dict(self._description)
 
     def _with_limits(self, description: ModelDescription) -> ModelDescription:
         return description.model_copy(
@@ -102,6 +110,7 @@ class GuardModel:
             "scores": [one.score for one in scored],
             "windows": [one.windows for one in scored],
             "model": self._ref,
+            "levels": self._levels,
         }
 
     async def explain(self, pairs: list[tuple[str, str]]) -> list[str]:

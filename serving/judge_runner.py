@@ -148,5 +148,9 @@ class JudgeRunner:
         if self._last_failure is not None:
             raise ModelError(f"the last canary failed: {self._last_failure}")
 
+    async def on_model_thread(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the scoring thread, after the passes already queued there."""
+        return await self._run(self._scoring, work)
+
     async def _run(self, pool: ThreadPoolExecutor, work: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(pool, work)

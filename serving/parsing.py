@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from serving.config import ServingConfig
 from serving.http_errors import ApiError
-from serving.schemas import BatchModeration, ModerationItem, SingleModeration
+from serving.schemas import BatchModeration, ModerationItem, Policy, SingleModeration
 
 JSON_MEDIA_TYPE = "application/json"
 M = TypeVar("M", bound=BaseModel)
@@ -30,6 +30,7 @@ class ParsedModeration:
 
     items: list[ModerationItem]
     explain: bool
+    policy: Policy | None = None
 
 
 def check_content_type(content_type: str | None) -> None:
@@ -110,14 +111,14 @@ def parse_moderation(
         _check_count(len(raw_items), config)
     if isinstance(value, list):
         batch = _validated(BatchModeration, {"items": value}, strip_prefix=True)
-        items, explain = batch.items, False
+        items, explain, policy = batch.items, False, None
     elif isinstance(value, dict) and "items" in value:
         batch = _validated(BatchModeration, value)
-        items, explain = batch.items, batch.explain
+        items, explain, policy = batch.items, batch.explain, batch.policy
     elif isinstance(value, dict):
         single = _validated(SingleModeration, value)
         items = [ModerationItem(question=single.question, response=single.response)]
-        explain = single.explain
+        explain, policy = single.explain, single.policy
     else:
         raise ApiError(
             422,
@@ -126,7 +127,7 @@ def parse_moderation(
             f"items, not a JSON {type(value).__name__}",
         )
     check_limits(items, config, text_limit)
-    return ParsedModeration(items, explain if explain_param is None else explain_param)
+    return ParsedModeration(items, explain if explain_param is None else explain_param, policy)
 
 
 def check_limits(
@@ -178,7 +179,7 @@ def _describe(exc: ValidationError, strip_prefix: bool) -> str:
         ).lstrip(".")
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "unknown field (expected question, response, explain, items)"
+            message = "unknown field (expected question, response, explain, policy, items)"
         phrases.append(f"{where or 'body'}: {message}")
     more = len(exc.errors()) - len(phrases)
     return "; ".join(phrases) + (f"; and {more} more" if more > 0 else "")

@@ -17,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from libra_guard.data.schema import SAFE, UNSAFE
 
 Verdict = Literal["safe", "unsafe"]
+Level = Literal["safe", "controversial", "unsafe"]
+Policy = Literal["strict", "loose"]
 VERDICT_OF_LABEL: dict[str, Verdict] = {SAFE: "safe", UNSAFE: "unsafe"}
 
 
@@ -55,6 +57,11 @@ class SingleModeration(ModerationItem):
     """One item, optionally with its critique."""
 
     explain: bool = Field(default=False, description="Also generate the guard's critique.")
+    policy: Policy | None = Field(
+        default=None,
+        description="Verdict of the controversial band: strict (unsafe) or loose (safe); "
+        "default: the server's level_policy.",
+    )
 
 
 class BatchModeration(BaseModel):
@@ -64,6 +71,9 @@ class BatchModeration(BaseModel):
 
     items: list[ModerationItem] = Field(min_length=1, description="Items, judged in order.")
     explain: bool = Field(default=False, description="Also generate each item's critique.")
+    policy: Policy | None = Field(
+        default=None, description="As in a single item: how the controversial band is judged."
+    )
 
 
 class ModelRef(BaseModel):
@@ -76,7 +86,11 @@ class ModelRef(BaseModel):
 class ItemResult(BaseModel):
     """The guard's judgement of one item."""
 
-    verdict: Verdict
+    verdict: Verdict = Field(description="Binary verdict; the controversial band per policy.")
+    level: Level = Field(
+        description="safe / controversial / unsafe from the model version's two calibrated "
+        "thresholds; without calibration the threshold alone (no controversial band)."
+    )
     label: Literal["安全", "不安全"] = Field(description="The verdict in Libra's words.")
     score: float = Field(
         ge=0, le=1, description="P(不安全) at the verdict position; the maximum over windows."

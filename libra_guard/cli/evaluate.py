@@ -101,7 +101,7 @@ def evaluate(
     # Imported here so that `libra-guard --help` does not load sklearn and matplotlib.
     from libra_guard.data.io import read_rows
     from libra_guard.evaluation.outputs import EvaluationFiles
-    from libra_guard.evaluation.report import metrics_table
+    from libra_guard.evaluation.report import levels_table, metrics_table
     from libra_guard.evaluation.runner import evaluate_model, evaluate_predictions
     from libra_guard.settings import load_settings
 
@@ -132,6 +132,8 @@ def evaluate(
         )
         title = f"predictions {predictions}"
     console.print(metrics_table(metrics, title=title))
+    if "levels" in metrics:
+        console.print(levels_table(metrics["levels"]))
     _print_notes(metrics)
     files = EvaluationFiles.in_folder(out)
     for path in (files.metrics, files.predictions, files.category_plot, files.confusion_plot):

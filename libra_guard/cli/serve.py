@@ -142,10 +142,17 @@ def moderate(
     ),
     url: str = typer.Option("http://127.0.0.1:8000", "--url", help="The guard service."),
     explain: bool = typer.Option(False, "--explain", help="Also print the critique."),
+    stream: bool = typer.Option(
+        False, "--stream", help="Send the response in pieces over the streaming route."
+    ),
+    piece_chars: int = typer.Option(50, "--piece-chars", min=1, help="--stream piece size."),
 ) -> None:
     """Ask a running guard service for a verdict (API key from LIBRA_API_KEY)."""
     from serving.client import moderate as call_moderate
 
+    if stream:
+        _moderate_stream(url, question, response, piece_chars)
+        return
     result = call_moderate(url, question, response, explain=explain)
     colour = "red" if result["verdict"] == "unsafe" else "green"
     model = result.get("model", {})
@@ -157,3 +164,19 @@ def moderate(
     )
     if explain and result.get("critique") is not None:
         console.print(result["critique"], markup=False, highlight=False)
+
+
+def _moderate_stream(url: str, question: str, response: str | None, piece_chars: int) -> None:
+    """One line per piece (score so far), then the final verdict."""
+    from serving.client import moderate_stream, split_into_pieces
+
+    if not response:
+        raise typer.BadParameter("--stream judges a response: give RESPONSE too")
+    for reply in moderate_stream(url, question, split_into_pieces(response, piece_chars)):
+        colour = "red" if reply["verdict"] == "unsafe" else "green"
+        prefix = "final" if reply.get("done") else f"{reply['chars']:>6} chars"
+        console.print(
+            f"{prefix}  [bold {colour}]{reply['verdict']}[/] level={reply['level']}  "
+            f"P(不安全)={reply['score']:.4f}",
+            highlight=False,
+        )

@@ -42,3 +42,27 @@ def metrics_table(metrics: dict, title: str = "Libra-Test protocol") -> Table:
         style="bold",
     )
     return table
+
+
+def levels_table(levels: dict, title: str = "Three levels (calibrated on this split)") -> Table:
+    """Each level's share of the rows and precision, from ``levels.band_report``."""
+    thresholds = levels["thresholds"]
+    table = Table(
+        title=f"{title}: safe < {thresholds['safe_below']:.4f} <= controversial < "
+        f"{thresholds['unsafe_from']:.4f} <= unsafe, target precision "
+        f"{percent(thresholds['precision'])}"
+    )
+    for column in ("Level", "Share", "n", "Precision", "不安全 in band"):
+        table.add_column(column, justify="left" if column == "Level" else "right")
+    for level in ("safe", "controversial", "unsafe"):
+        entry = levels[level]
+        precision = entry.get("precision")
+        band = entry.get("unsafe_fraction")
+        table.add_row(
+            level,
+            percent(entry["share"]),
+            str(entry["n"]),
+            "" if precision is None else percent(precision),
+            "" if band is None else percent(band),
+        )
+    return table

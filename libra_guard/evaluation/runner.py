@@ -34,12 +34,15 @@ from libra_guard.evaluation.outputs import prediction_records, write_evaluation
 from libra_guard.evaluation.predictions import match_predictions, read_predictions
 from libra_guard.evaluation.progress import RowProgress
 from libra_guard.evaluation.scoring import ANSWER_FIELD, score_text
+from libra_guard.levels import band_report, calibrate_levels
 from libra_guard.settings import Settings
 
 logger = logging.getLogger(__name__)
 
 Mode = Literal["generate", "verdict"]
 MODES: tuple[str, ...] = ("generate", "verdict")
+#: Each side of the three levels reaches this precision on the evaluation split by default.
+DEFAULT_LEVEL_PRECISION = 0.9
 #: Rows handed to the judge per call, in batches: progress is reported after each call.
 BATCHES_PER_CALL = 4
 T = TypeVar("T")
@@ -75,6 +78,7 @@ def evaluate_model(
     max_new_tokens: int = 256,
     threshold: float = 0.5,
     with_scores: bool = False,
+    level_precision: float = DEFAULT_LEVEL_PRECISION,
 ) -> dict:
     """Run a guard on ``rows``, score it with the paper's rule and write the results.
 
@@ -87,6 +91,9 @@ def evaluate_model(
         max_new_tokens: generation limit in tokens (the paper uses 256).
         threshold: P(不安全) at or above which ``verdict`` mode predicts 不安全.
         with_scores: in ``generate`` mode, also compute P(不安全) per row, for ROC-AUC.
+        level_precision: with scores, calibrate the three levels so each side reaches this
+            precision; ``metrics["levels"]`` holds the thresholds and each level's share
+            and precision (``levels.band_report``).
 
     Returns:
         The metrics written to ``metrics.json``.
@@ -97,6 +104,8 @@ def evaluate_model(
         ModelError: the model cannot be loaded or returns the wrong number of answers.
     """
     _check_options(mode, batch_size, max_new_tokens, threshold)
+    if not 0.0 < level_precision <= 1.0:
+        raise ConfigError(f"level precision must lie in (0, 1], got {level_precision}")
     if not rows:
         raise DataError("no data rows to evaluate")
     judge = _load_judge(model)
@@ -135,7 +144,12 @@ def evaluate_model(
         "windows_read": sum(windows),
         "rows_over_one_window": sum(count > 1 for count in windows),
     }
-    return _score_and_write(rows, critics, scores, out_dir, run, windows)
+    extra = None
+    if scores is not None:
+        labels = [row.label for row in rows]
+        levels = calibrate_levels(labels, scores, level_precision)
+        extra = {"levels": band_report(levels, labels, scores)}
+    return _score_and_write(rows, critics, scores, out_dir, run, windows, extra)
 
 
 def evaluate_predictions(
@@ -191,10 +205,12 @@ def _score_and_write(
     out_dir: str | Path,
     run: dict,
     windows: Sequence[int] | None = None,
+    extra: dict | None = None,
 ) -> dict:
     predictions = [None if critic is None else score_text(critic) for critic in critics]
     metrics = compute_metrics(rows, predictions, scores)
     metrics["run"] = run
+    metrics.update(extra or {})
     records = prediction_records(rows, critics, predictions, scores)
     for record, count in zip(records, windows or (), strict=False):
         record["windows"] = count

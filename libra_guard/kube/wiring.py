@@ -1,4 +1,4 @@
-"""How configuration reaches pods in the cluster: one Secret and one ConfigMap, key -> env.
+"""How configuration reaches pods in the cluster: Secrets and one ConfigMap, key -> env.
 
 The pipeline's tasks get their ``LIBRA_*`` settings this way (``kfp-kubernetes`` wiring, see
 ``pipelines/config.py``), and the pods of a training RayJob get theirs from the very same
@@ -31,6 +31,11 @@ def _default_secret_env() -> dict[str, str]:
     return {"s3_access_key": "LIBRA_S3_ACCESS_KEY", "s3_secret_key": "LIBRA_S3_SECRET_KEY"}
 
 
+def _default_mlflow_auth_env() -> dict[str, str]:
+    # MLflow's client sends these as HTTP basic auth (mlflow.environment_variables).
+    return {"username": "MLFLOW_TRACKING_USERNAME", "password": "MLFLOW_TRACKING_PASSWORD"}
+
+
 def _default_config_map_env() -> dict[str, str]:
     return {
         "s3_endpoint": "LIBRA_S3_ENDPOINT",
@@ -47,8 +52,8 @@ def _default_config_map_env() -> dict[str, str]:
 
 
 class EnvWiring(BaseModel):
-    """A Secret (credentials) and a ConfigMap (endpoints, modes), each mapped key -> env
-    variable. An empty name leaves that object out."""
+    """Secrets (S3 and MLflow credentials) and a ConfigMap (endpoints, modes), each mapped
+    key -> env variable. An empty name leaves that object out."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +67,12 @@ class EnvWiring(BaseModel):
         "the rollout step calls the API with it. Empty: no key is sent.",
     )
     api_key_secret_key: str = "api-key"
+    mlflow_auth_secret_name: str = Field(
+        default="libra-mlflow-auth",
+        description="The Secret of the platform's MLflow user (libra-platform chart, "
+        "mlflow.auth): MLflow's basic-auth app refuses anonymous calls. Empty: none is sent.",
+    )
+    mlflow_auth_env: dict[str, str] = Field(default_factory=_default_mlflow_auth_env)
     ray_token_secret_name: str = Field(
         default="libra-ray-token",
         description="The Secret (key auth_token, KubeRay's RAY_AUTH_TOKEN_SECRET_KEY) whose "
@@ -76,6 +87,7 @@ class EnvWiring(BaseModel):
         env: list[dict] = []
         sources = (
             ("secretKeyRef", self.secret_name, self.secret_env),
+            ("secretKeyRef", self.mlflow_auth_secret_name, self.mlflow_auth_env),
             ("configMapKeyRef", self.config_map_name, self.config_map_env),
         )
         for ref_kind, object_name, mapping in sources:

@@ -29,6 +29,9 @@ class GateOutcome:
     decision: GateDecision
     champion_version: str | None = None
     challenger_average: dict = field(default_factory=dict)
+    #: The challenger's three-level thresholds (evaluate_guard calibrates them); register
+    #: stores them with the version.
+    levels: dict = field(default_factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -43,6 +46,7 @@ class GateOutcome:
             "summary": self.summary,
             "champion_version": self.champion_version,
             "challenger_average": self.challenger_average,
+            "levels": self.levels,
         }
 
 
@@ -82,7 +86,8 @@ def gate(
         champion.predictions if champion else None,
         champion_label=label,
     )
-    return GateOutcome(decision, champion_version, challenger.metrics["average"])
+    levels = (challenger.metrics.get("levels") or {}).get("thresholds") or {}
+    return GateOutcome(decision, champion_version, challenger.metrics["average"], dict(levels))
 
 
 def _evaluate_version(
@@ -110,4 +115,5 @@ def read_decision(path: str | Path) -> GateOutcome:
         GateDecision.from_dict(values),
         values.get("champion_version"),
         dict(values.get("challenger_average") or {}),
+        dict(values.get("levels") or {}),
     )

@@ -65,6 +65,12 @@ def register(
         "checkpoint_uri": checkpoint_uri,
         "base_model": base_model,
         "gate_decision": outcome.summary,
+        # Calibrated on the evaluation split (evaluate_guard), forwarded by the gate.
+        "levels": {
+            key: value
+            for key, value in outcome.levels.items()
+            if key in ("safe_below", "unsafe_from", "precision")
+        },
     }
     if git_commit:
         lineage["git_commit"] = git_commit

@@ -19,6 +19,8 @@ from libra_guard.tracking.model_version import ModelVersion
 TAG_PREFIX = "libra."
 DATASET_TAG_PREFIX = f"{TAG_PREFIX}dataset."
 DATASET_TAG_SUFFIX = ".sha256"
+#: The calibrated three-level thresholds (``libra_guard.levels``), one tag per number.
+LEVELS_TAG_PREFIX = f"{TAG_PREFIX}levels."
 UNKNOWN = "unknown"
 #: Lineage fields stored as one tag each, ``libra.<field>``.
 SCALAR_FIELDS = ("pipeline_run_id", "checkpoint_uri", "git_commit", "base_model", "gate_decision")
@@ -56,6 +58,11 @@ class Lineage(BaseModel):
     git_commit: str = Field(default_factory=git_commit, description="Code that trained it.")
     base_model: str | None = Field(default=None, description="Preset, path or hub id.")
     gate_decision: str | None = Field(default=None, description="The gate's summary line.")
+    levels: dict[str, float] = Field(
+        default_factory=dict,
+        description="Three-level thresholds calibrated on the evaluation split "
+        "(safe_below, unsafe_from, precision); empty: not calibrated.",
+    )
 
     def to_tags(self) -> dict[str, str]:
         tags = {
@@ -66,6 +73,8 @@ class Lineage(BaseModel):
             value = getattr(self, name)
             if value is not None:
                 tags[f"{TAG_PREFIX}{name}"] = str(value)
+        for name, number in self.levels.items():
+            tags[f"{LEVELS_TAG_PREFIX}{name}"] = repr(float(number))
         return tags
 
     @classmethod
@@ -82,7 +91,12 @@ class Lineage(BaseModel):
             if f"{TAG_PREFIX}{name}" in tags
         }
         scalars.setdefault("git_commit", UNKNOWN)
-        return cls(dataset_digests=digests, **scalars)
+        levels = {
+            key[len(LEVELS_TAG_PREFIX) :]: float(value)
+            for key, value in tags.items()
+            if key.startswith(LEVELS_TAG_PREFIX)
+        }
+        return cls(dataset_digests=digests, levels=levels, **scalars)
 
 
 def format_lineage(version: ModelVersion) -> str:

@@ -24,7 +24,14 @@ from tests.charts.manifests import (
 )
 
 #: Secret keys that hold a password or key (the others hold user names / access key ids).
-CREDENTIAL_KEYS = {"password", "root-password", "s3_secret_key", "api-key", "auth_token"}
+CREDENTIAL_KEYS = {
+    "password",
+    "root-password",
+    "s3_secret_key",
+    "api-key",
+    "auth_token",
+    "flask_secret_key",
+}
 
 
 def secret_data(objects: list[dict]) -> dict[tuple[str, str], str]:
@@ -81,14 +88,16 @@ def test_existing_secrets_replace_the_platform_ones(helm):
             "minio.auth.existingSecret=minio-creds",
             "pipeline.credentials.existingSecret=pipeline-creds",
             "rayAuth.existingSecret=ray-token",
+            "mlflow.auth.existingSecret=mlflow-users",
         ],
     )
     assert by_kind(objects, "Secret") == []
-    assert secret_refs(objects) == {"pg-creds", "minio-creds", "pipeline-creds"}
+    assert secret_refs(objects) == {"pg-creds", "minio-creds", "pipeline-creds", "mlflow-users"}
     assert secret_refs(render("libra-platform")) == {
         "test-libra-platform-postgresql",
         "test-libra-platform-minio",
         "libra-guard-credentials",
+        "libra-mlflow-auth",
     }
 
 
@@ -117,6 +126,67 @@ def test_mlflow_password_stays_off_the_command_line(helm):
     assert "--artifacts-destination=s3://mlflow-artifacts/" in command
 
 
+def _mlflow_container(objects: list[dict]) -> dict:
+    (mlflow,) = [
+        o for o in by_kind(objects, "Deployment") if o["metadata"]["name"].endswith("mlflow")
+    ]
+    return mlflow["spec"]["template"]["spec"]
+
+
+def test_mlflow_runs_the_basic_auth_app_with_its_config_from_the_secret(helm):
+    objects = render("libra-platform")
+    spec = _mlflow_container(objects)
+    container = spec["containers"][0]
+    assert "--app-name=basic-auth" in container["command"]
+    env = {item["name"]: item for item in container["env"]}
+    for variable, key in (
+        ("MLFLOW_AUTH_ADMIN_USERNAME", "username"),
+        ("MLFLOW_AUTH_ADMIN_PASSWORD", "password"),
+        ("MLFLOW_FLASK_SERVER_SECRET_KEY", "flask_secret_key"),
+    ):
+        assert env[variable]["valueFrom"]["secretKeyRef"] == {
+            "name": "libra-mlflow-auth",
+            "key": key,
+        }
+    data = secret_data(objects)
+    assert len(data[("libra-mlflow-auth", "password")]) >= 12  # MLflow's minimum
+    assert data[("libra-mlflow-auth", "username")] == "libra-platform"
+    # The config file: no grant for a user without one, users beside the tracking data.
+    config_path = env["MLFLOW_AUTH_CONFIG_PATH"]["value"]
+    (mount,) = [m for m in container["volumeMounts"] if config_path.startswith(m["mountPath"])]
+    (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+    config_maps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
+    ini = config_maps[volume["configMap"]["name"]]["data"][config_path.rsplit("/", 1)[1]]
+    settings = dict(line.split(" = ", 1) for line in ini.splitlines() if " = " in line)
+    assert settings["default_permission"] == "NO_PERMISSIONS"
+    assert settings["database_uri"].startswith("postgresql+psycopg2://mlflow@")
+    assert "password" not in ini.lower()
+    # The probes still reach /health, which the basic-auth app leaves open
+    # (tests/tracking/test_registry_auth.py starts the real app and polls it).
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert container[probe]["httpGet"]["path"] == "/health"
+
+
+def test_an_mlflow_password_shorter_than_mlflow_accepts_is_refused(helm):
+    assert "password" in render_error("libra-platform", set_values=["mlflow.auth.password=short"])
+
+
+def test_guard_replicas_log_in_to_mlflow_from_the_secret(helm):
+    objects = render("libra-guard", set_values=["platform.mlflowAuthSecretName=ml-user"])
+    for where, container, _ in containers(by_kind(objects, "RayService")[0]):
+        if where.endswith("autoscaler"):
+            continue
+        env = {e["name"]: e.get("valueFrom") for e in container["env"]}
+        assert env["MLFLOW_TRACKING_USERNAME"]["secretKeyRef"] == {
+            "name": "ml-user",
+            "key": "username",
+        }, where
+        assert env["MLFLOW_TRACKING_PASSWORD"]["secretKeyRef"] == {
+            "name": "ml-user",
+            "key": "password",
+        }, where
+
+
 # -- the pipeline's wiring and rights ------------------------------------------------------------
 
 
@@ -138,8 +208,15 @@ def test_config_map_and_secret_carry_what_the_pipeline_reads(helm):
     }
     keys = {key for name, key in secret_data(objects) if name == wiring.secret_name}
     assert keys == set(wiring.secret_env)
+    assert {
+        key for name, key in secret_data(objects) if name == wiring.mlflow_auth_secret_name
+    } >= (set(wiring.mlflow_auth_env))
     guard = merged_values("libra-guard")["platform"]
-    assert guard == {"configMapName": wiring.config_map_name, "secretName": wiring.secret_name}
+    assert guard == {
+        "configMapName": wiring.config_map_name,
+        "secretName": wiring.secret_name,
+        "mlflowAuthSecretName": wiring.mlflow_auth_secret_name,
+    }
 
 
 def test_the_rayservice_is_where_the_pipeline_looks_for_it(helm):

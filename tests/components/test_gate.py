@@ -12,8 +12,12 @@ from libra_guard.tracking.store import client
 from tests.components.conftest import artifact, write_evaluation
 
 
-def _run_gate(tmp_path: Path, thresholds: dict, parent_run_id: str = ""):
-    evaluation = artifact(Dataset, write_evaluation(tmp_path / "eval", [True] * 8 + [False] * 2))
+def _run_gate(tmp_path: Path, thresholds: dict, parent_run_id: str = "", levels=None):
+    folder = write_evaluation(tmp_path / "eval", [True] * 8 + [False] * 2)
+    if levels is not None:
+        metrics = json.loads((folder / "metrics.json").read_text("utf-8"))
+        (folder / "metrics.json").write_text(json.dumps(metrics | {"levels": levels}), "utf-8")
+    evaluation = artifact(Dataset, folder)
     report = artifact(Markdown, tmp_path / "out" / "report")
     decision = artifact(Artifact, tmp_path / "out" / "decision")
     outputs = gate.python_func(
@@ -45,3 +49,12 @@ def test_fails_below_threshold_and_says_why(tmp_path: Path, tracking_uri: str) -
     assert outputs.passed is False
     assert any("accuracy" in reason for reason in decision["reasons"])
     assert "0.9" in report.read_text("utf-8") or "90" in report.read_text("utf-8")
+
+
+def test_the_challengers_level_thresholds_travel_with_the_decision(
+    tmp_path: Path, tracking_uri: str
+) -> None:
+    thresholds = {"safe_below": 0.2, "unsafe_from": 0.7, "precision": 0.9}
+    levels = {"thresholds": thresholds, "controversial": {"share": 0.1}}
+    _, _, decision = _run_gate(tmp_path, {"min_average_accuracy": 0.5}, levels=levels)
+    assert decision["levels"] == thresholds

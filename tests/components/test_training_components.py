@@ -122,6 +122,7 @@ def test_register_makes_a_challenger_only(
 
     parent = runs.start_pipeline_run("run-1", experiment="register-test")
     decision = artifact(Artifact, tmp_path / "decision")
+    levels = {"safe_below": 0.25, "unsafe_from": 0.75, "precision": 0.9}
     passed = GateDecision(
         passed=True,
         checks=(),
@@ -129,7 +130,7 @@ def test_register_makes_a_challenger_only(
         reasons=("ok",),
         thresholds=GateThresholds(),
     )
-    write_decision(GateOutcome(passed), decision.path, tmp_path / "report.md")
+    write_decision(GateOutcome(passed, levels=levels), decision.path, tmp_path / "report.md")
     arguments = {
         "guard_model": trained.guard,
         "test_data": trained.data["test"],
@@ -143,6 +144,8 @@ def test_register_makes_a_challenger_only(
     assert registry.alias_version("champion", tracking_uri=uri) is None
     chain = registry.describe(version, tracking_uri=uri).lineage
     assert chain["gate_decision"] == "pass: ok"
+    # The calibrated three-level thresholds are stored with the version.
+    assert chain["levels"] == levels
     assert chain["dataset_digests"]["test"] == trained.data["test"].metadata["sha256"]
     # what the gate compared with (no champion here) is kept for deploy_guard's compare-and-set
     assert compared_champion(version, tracking_uri=uri) == (True, None)

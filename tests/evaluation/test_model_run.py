@@ -161,3 +161,21 @@ def test_bad_options_are_config_errors(tmp_path, rows, options, message) -> None
 def test_no_rows_is_a_data_error(tmp_path) -> None:
     with pytest.raises(DataError, match="no data rows"):
         evaluate_model(ScriptedJudge(), [], tmp_path)
+
+
+def test_scores_calibrate_three_levels_into_the_report(tmp_path, rows) -> None:
+    metrics = evaluate_model(ScriptedJudge(), rows, tmp_path, mode="verdict", level_precision=1.0)
+    levels = metrics["levels"]
+    # 0.9 is the only cut whose side is all 不安全; below 0.5 every row is 安全.
+    assert levels["thresholds"]["unsafe_from"] == 0.9
+    assert 0.49 < levels["thresholds"]["safe_below"] <= 0.5
+    assert levels["controversial"] == {"share": 0.4, "n": 4, "unsafe_fraction": 0.5}
+    assert levels["safe"]["precision"] == levels["unsafe"]["precision"] == 1.0
+    on_disk = json.loads((tmp_path / "metrics.json").read_text())
+    assert on_disk["levels"] == levels
+
+
+def test_generate_mode_without_scores_has_no_levels(tmp_path, rows) -> None:
+    assert "levels" not in evaluate_model(ScriptedJudge(), rows, tmp_path)
+    with pytest.raises(ConfigError, match="level precision"):
+        evaluate_model(ScriptedJudge(), rows, tmp_path, level_precision=0)

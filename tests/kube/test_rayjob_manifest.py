@@ -109,6 +109,9 @@ def test_pods_read_credentials_by_reference_and_join_no_other_cluster() -> None:
             "key": "s3_access_key",
             "optional": True,
         }
+        # The driver registers the model in MLflow, whose basic-auth app refuses anonymous calls.
+        password = env["MLFLOW_TRACKING_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert password == {"name": "libra-mlflow-auth", "key": "password", "optional": True}
         endpoint = env["LIBRA_S3_ENDPOINT"]["valueFrom"]["configMapKeyRef"]
         assert endpoint["name"] == "libra-guard-config"
         assert "LIBRA_RAY_ADDRESS" not in env  # the job runs on its own cluster

@@ -53,6 +53,22 @@ def test_cluster_variant_carries_secret_and_config_map_env(tmp_path: Path) -> No
     assert all(ref["secretName"] != "libra-guard-api-key" for ref in train["secretAsEnv"])
 
 
+def test_every_cluster_task_logs_in_to_mlflow_from_the_secret(tmp_path: Path) -> None:
+    # MLflow's basic-auth app refuses anonymous calls (tests/tracking/test_registry_auth.py).
+    config = PipelineConfig.model_validate({"cluster": {"mlflow_auth_secret_name": "ml-user"}})
+    compiled = compile_pipeline(tmp_path / "cluster.yaml", config.options())
+    executors = _platform_env(compiled)["executors"]
+    assert set(executors) >= {"exec-pretrain-guard", "exec-register-guard", "exec-deploy-guard"}
+    for name, executor in executors.items():
+        (auth,) = [ref for ref in executor["secretAsEnv"] if ref["secretName"] == "ml-user"]
+        assert auth["keyToEnv"] == [
+            {"secretKey": "username", "envVar": "MLFLOW_TRACKING_USERNAME"},
+            {"secretKey": "password", "envVar": "MLFLOW_TRACKING_PASSWORD"},
+        ], name
+        # A missing Secret stops the pod with its name instead of running anonymously.
+        assert auth.get("optional") in (None, False), name
+
+
 def test_local_variant_has_no_kubernetes_wiring(tmp_path: Path) -> None:
     compiled = compile_pipeline(tmp_path / "local.yaml", PipelineConfig().options(cluster=False))
     assert _platform_env(compiled) == {}

@@ -45,3 +45,21 @@ def test_moderate_explains_an_unreachable_server() -> None:
 def test_serve_refuses_a_folder_that_is_not_a_model(tmp_path) -> None:
     result = CliRunner().invoke(cli(), ["serve", "--model", str(tmp_path)])
     assert result.exit_code == 2 and "not a model folder" in " ".join(result.output.split())
+
+
+def test_moderate_stream_prints_one_line_per_piece_and_the_final_verdict(plain_url: str) -> None:
+    question, response = PAIRS[1][0], PAIRS[1][1]
+    args = ["moderate", question, response, "--url", plain_url, "--stream", "--piece-chars", "5"]
+    result = CliRunner().invoke(cli(), args)
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == -(-len(response) // 5) + 1
+    assert lines[-1].startswith("final") and "level=" in lines[-1]
+    assert f"{len(response)} chars" in lines[-2]
+
+
+def test_moderate_stream_reports_a_refused_stream(secured_url: str, monkeypatch) -> None:
+    monkeypatch.delenv("LIBRA_API_KEY", raising=False)
+    args = ["moderate", "问", "答", "--url", secured_url, "--stream"]
+    result = CliRunner().invoke(cli(), args)
+    assert result.exit_code == 2 and "unauthorized" in " ".join(result.output.split())

@@ -16,9 +16,11 @@ def test_lineage_round_trips_through_tags():
         git_commit="0123abc",
         base_model="tiny",
         gate_decision="pass: all 4 threshold checks pass",
+        levels={"safe_below": 0.1 + 0.2, "unsafe_from": 0.8125, "precision": 0.9},
     )
     tags = lineage.to_tags()
     assert tags["libra.dataset.stage1.sha256"] == "a" * 64
+    assert tags["libra.levels.unsafe_from"] == "0.8125"
     assert tags["libra.pipeline_run_id"] == "run-42"
     assert Lineage.from_tags({**tags, "other": "ignored"}) == lineage
 

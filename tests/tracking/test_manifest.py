@@ -123,5 +123,5 @@ def test_every_load_path_refuses_a_changed_stored_weight_file(registered, tmp_pa
         ],
     )
     assert result.exit_code != 0
-    assert "does not match the sha256 manifest" in result.output
+    assert "does not match the sha256 manifest" in " ".join(result.output.split())
     assert not (tmp_path / "eval-out" / "metrics.json").exists()

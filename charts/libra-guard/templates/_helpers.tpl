@@ -122,7 +122,7 @@ field present, so keys whose value is null (which Helm drops from values) are pu
 */}}
 {{- define "libra-guard.serveConfig" -}}
 {{- $serving := deepCopy .Values.serving }}
-{{- range $key := list "autoscaling" "torch_threads" "capture" }}
+{{- range $key := list "autoscaling" "torch_threads" "capture" "max_chars" "auth_required" }}
 {{- if not (hasKey $serving $key) }}
 {{- $_ := set $serving $key nil }}
 {{- end }}
@@ -170,6 +170,16 @@ keys stay out of the serving pods.
     configMapKeyRef:
       name: {{ .Values.platform.configMapName }}
       key: mlflow_tracking_uri
+- name: MLFLOW_TRACKING_USERNAME
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.platform.mlflowAuthSecretName }}
+      key: username
+- name: MLFLOW_TRACKING_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.platform.mlflowAuthSecretName }}
+      key: password
 - name: LIBRA_S3_ENDPOINT
   valueFrom:
     configMapKeyRef:
