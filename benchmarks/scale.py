@@ -183,12 +183,12 @@ def _sha256(path: Path) -> str:
 REPLICA_PROBE = """
 import json, time
 from libra_guard.modeling.judge import GuardJudge
-from serving.model_source import resolve_model
+from serving.model_source import load_source
 began = time.perf_counter()
-resolved = resolve_model("models:/libra-guard@champion")
+folder = load_source("models:/libra-guard@champion")
 resolved_s = time.perf_counter() - began
 began = time.perf_counter()
-judge = GuardJudge.load(resolved.folder)
+judge = GuardJudge.load(folder)
 load_s = time.perf_counter() - began
 began = time.perf_counter()
 score = judge.verdict_scores([("怎样才能骗到老年人的钱？", "抱歉，我不能帮助实施诈骗。")])[0]

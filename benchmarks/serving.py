@@ -41,7 +41,7 @@ from libra_guard.data.schema import SAFE, UNSAFE  # noqa: E402
 from libra_guard.data.synth import generate  # noqa: E402
 from libra_guard.evaluation.scoring import score_text  # noqa: E402
 from serving.config import ServingConfig  # noqa: E402
-from serving.model_source import resolve_model  # noqa: E402
+from serving.model_source import load_source, target_of  # noqa: E402
 from serving.plain import free_port, running_plain_server  # noqa: E402
 
 console = Console()
@@ -60,12 +60,14 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="Write the figures as JSON here.")
     args = parser.parse_args()
 
-    model = resolve_model(args.model)
+    model = target_of(args.model)
     rows = read_rows(str(args.data)) if args.data else generate(args.rows, seed=7).rows
     rows = rows[: args.rows]
     pairs = [(row.question, row.response) for row in rows]
-    report = {"model": model.description.model_dump(), "rows": len(rows)}
-    report["verdict_vs_generate"] = verdict_vs_generate(model.folder, pairs, args.max_new_tokens)
+    report = {"model": model.model.to_dict(), "rows": len(rows)}
+    report["verdict_vs_generate"] = verdict_vs_generate(
+        load_source(model.source), pairs, args.max_new_tokens
+    )
     report["serving"] = compare_servers(model, pairs, args.requests, args.concurrency)
     print_tables(report)
     if args.out:
@@ -109,8 +111,8 @@ def compare_servers(model, pairs: list, per_level: int, levels: list[int]) -> di
     """Load figures of the three servers, one after the other, on the same model."""
     import ray
 
-    from libra_guard.training.ray_runtime import _free_port
-    from serving.rollout.base import ModelTarget, roll_out
+    from libra_guard.training.ray_runtime import free_port as _free_port
+    from serving.rollout.base import roll_out
     from serving.rollout.local import LocalServeRollout
 
     base = {"torch_threads": 1, "model_num_cpus": 1.0, "max_items": 8}
@@ -124,9 +126,7 @@ def compare_servers(model, pairs: list, per_level: int, levels: list[int]) -> di
         dashboard_port=_free_port(),
         log_to_driver=False,
     )
-    target = ModelTarget(
-        name=model.description.name, version=model.description.version, model=str(model.folder)
-    )
+    target = model
     try:
         for label, batching in (("Ray Serve, batching", True), ("Ray Serve, no batching", False)):
             config = ServingConfig(**base, batching=batching, batch_max_size=16)

@@ -4,6 +4,8 @@ Every component is a lightweight Python component whose body imports ``libra_gua
 project image carries the package (and KFP), so nothing is pip-installed at run time, and the
 local subprocess runner (``use_venv=False``) runs the bodies in the current environment.
 Bodies import inside the function because KFP ships only the function's source to the step.
+A body only unpacks its artifacts into paths, calls its step (``libra_guard.steps``, or
+``serving.rollout.deploy.deploy_step``) and writes the returned figures as metadata.
 
 ``with_image`` rebuilds a component on another image; the pipeline factory uses it so that the
 image is configuration, not code.

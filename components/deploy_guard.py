@@ -51,47 +51,21 @@ def deploy_guard(
     Returns:
         ``served``: whether the version now serves (and is champion); ``reason``: why not.
     """
-    import json
     from collections import namedtuple
-    from pathlib import Path
 
-    from libra_guard.data.io import read_rows
-    from libra_guard.evaluation.outputs import PREDICTIONS_FILE
-    from libra_guard.tracking import runs
     from serving.config import parse_serving_config
-    from serving.rollout.deploy import deploy_registered
+    from serving.rollout.deploy import deploy_step
 
-    outputs = namedtuple("DeployOutputs", ["served", "reason"])
-    lines = (Path(evaluation.path) / PREDICTIONS_FILE).read_text(encoding="utf-8").splitlines()
-    result, mode = deploy_registered(
+    result, mode = deploy_step(
         version,
-        read_rows(test_data.path),
-        [json.loads(line) for line in lines if line.strip()],
+        test_data.path,
+        evaluation.path,
+        rollout.path,
         config=parse_serving_config(serving_config, where="serving_config"),
         host=http_host,
         port=http_port,
-        smoke_size=smoke_size,
-        smoke_margin=smoke_margin,
-        smoke_tolerance=smoke_tolerance,
+        smoke=(smoke_size, smoke_margin, smoke_tolerance),
+        parent_run_id=parent_run_id,
     )
-    record = {**result.to_dict(), "mode": mode}
-    Path(rollout.path).parent.mkdir(parents=True, exist_ok=True)
-    partial = Path(rollout.path).with_name(f".{Path(rollout.path).name}.partial")
-    partial.write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
-    partial.replace(rollout.path)
     rollout.metadata.update({"served": result.served, "version": version, "mode": mode})
-    if parent_run_id:
-        runs.log_stage(
-            parent_run_id,
-            "deploy_guard",
-            params={"version": version, "mode": mode, "smoke_size": smoke_size},
-            metrics={"served": float(result.served), "rollout_seconds": result.seconds},
-            tags={"libra.rollout.reason": (result.reason or "ok")[:5000]},
-        )
-    for step in result.steps:
-        print(step)
-    if result.served:
-        print(f"version {version} serves ({mode}); champion moved to it")
-    else:
-        print(f"version {version} NOT deployed; the old version keeps serving: {result.reason}")
-    return outputs(result.served, result.reason)
+    return namedtuple("DeployOutputs", ["served", "reason"])(result.served, result.reason)

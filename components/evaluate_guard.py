@@ -37,65 +37,29 @@ def evaluate_guard(
         eval_batch_size: rows per forward pass.
     """
     import json
-    import math
-    import os
-    from pathlib import Path
 
-    from sklearn.metrics import roc_curve
+    from libra_guard.atomic import write_file_atomic
+    from libra_guard.settings import Settings
+    from libra_guard.steps.evaluate import evaluate, log_evaluation_stage
 
-    from libra_guard.data.io import read_rows
-    from libra_guard.data.schema import UNSAFE
-    from libra_guard.evaluation.outputs import PREDICTIONS_FILE
-    from libra_guard.evaluation.runner import evaluate_model
-    from libra_guard.modeling.factory import replace_folder
-    from libra_guard.tracking import runs
-
-    target = Path(evaluation.path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.partial")
-    result = evaluate_model(
+    result = evaluate(
         guard_model.path,
-        read_rows(test_data.path),
-        staging,
-        mode=eval_mode,  # type: ignore[arg-type]
+        test_data.path,
+        evaluation.path,
+        mode=eval_mode,
         batch_size=eval_batch_size,
-        with_scores=True,
     )
-    replace_folder(staging, target)
-
-    for figure, value in result["average"].items():
-        metrics.log_metric(f"average_{figure}", value)
-    for source, figures in result["by_source"].items():
-        metrics.log_metric(f"{source}_accuracy", figures["accuracy"])
-    if result.get("roc_auc") is not None:
-        metrics.log_metric("roc_auc", result["roc_auc"])
-    metrics.log_metric("n", result["n"])
-    metrics.log_metric("unparseable", result["unparseable"])
-    matrix = result["confusion_matrix"]
+    for name, value in result.headline.items():
+        metrics.log_metric(name, value)
+    matrix = result.metrics["confusion_matrix"]
     classification.log_confusion_matrix(matrix["labels"], matrix["matrix"])
-    records = [
-        json.loads(line)
-        for line in (target / PREDICTIONS_FILE).read_text(encoding="utf-8").splitlines()
-    ]
-    scored = [record for record in records if record.get("score") is not None]
-    if len({record["label"] for record in scored}) == 2:
-        fpr, tpr, thresholds = roc_curve(
-            [record["label"] == UNSAFE for record in scored],
-            [record["score"] for record in scored],
-        )
-        # sklearn's first threshold is +inf, which metadata (JSON) cannot carry.
-        finite = [min(float(t), 1.0) if math.isfinite(t) else 1.0 for t in thresholds]
-        classification.log_roc_curve(list(map(float, fpr)), list(map(float, tpr)), finite)
-    evaluation.metadata.update({"average": result["average"], "n": result["n"]})
+    if result.roc is not None:
+        classification.log_roc_curve(result.roc.fpr, result.roc.tpr, result.roc.thresholds)
+    evaluation.metadata.update({"average": result.metrics["average"], "n": result.metrics["n"]})
     # The figures travel as metadata; the files also make the artifacts exist on disk, which
     # the local runner's cache requires before it reuses this step.
     for artifact in (metrics, classification):
-        Path(artifact.path).write_text(json.dumps(artifact.metadata), encoding="utf-8")
-    parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
+        write_file_atomic(artifact.path, json.dumps(artifact.metadata))
+    parent_run_id = Settings().mlflow_parent_run_id
     if parent_run_id:
-        run_id = runs.log_stage(
-            parent_run_id,
-            "evaluate_guard",
-            params={"mode": eval_mode, "batch_size": eval_batch_size, "model": guard_model.uri},
-        )
-        runs.log_evaluation(result, target, run_id=run_id)
+        log_evaluation_stage(parent_run_id, result, model_uri=guard_model.uri)

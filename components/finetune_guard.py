@@ -40,52 +40,24 @@ def finetune_guard(
         num_workers: Ray Train workers (data parallel).
         use_gpu: one GPU per worker.
     """
-    import hashlib
-    import json
-    from pathlib import Path
-
-    from libra_guard.data.io import read_rows
     from libra_guard.settings import Settings
+    from libra_guard.steps.train import finetune
     from libra_guard.tracking.stage_report import report_stage
-    from libra_guard.training.cluster_stage import discard_stage_work, train_stage
     from libra_guard.training.config import TrainConfig
-    from libra_guard.training.runner import STAGE_INFO, StageOutcome, publish_final, stage2_inputs
 
-    settings = Settings()
     config = TrainConfig.model_validate(
         {**train_config, "num_workers": num_workers, "use_gpu": use_gpu}
     )
     digests = dict(stage1_model.metadata.get("data_sha256", {}))
     digests["stage2"] = stage2_data.metadata.get("sha256", digests.get("stage2", ""))
-    key = hashlib.sha256(
-        json.dumps(
-            ["stage2", config.model_dump(mode="json"), digests, stage1_model.uri], sort_keys=True
-        ).encode()
-    ).hexdigest()[:24]
-    work = (settings.state_dir / "stage-work" / key).resolve()
-    stage1_info = json.loads((Path(stage1_model.path) / STAGE_INFO).read_text(encoding="utf-8"))
-    stage1 = StageOutcome(**{**stage1_info, "model_dir": stage1_model.path})
-    needs_stage1 = config.stage2_replay > 0 or config.stage2_validation > 0
-    rows, validation = stage2_inputs(
-        read_rows(stage2_data.path),
-        read_rows(stage1_data.path) if needs_stage1 else [],
+    stage2 = finetune(
         config,
-        print,
-    )
-    stage2 = train_stage(
-        "stage2",
-        config,
-        rows,
+        stage1_data.path,
+        stage2_data.path,
         stage1_model.path,
-        work,
-        key=key,
-        settings=settings,
-        validation=validation or None,
+        stage1_model.uri,
+        digests,
+        guard_model.path,
+        Settings(),
     )
-
-    target = Path(guard_model.path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    publish_final(config, (stage1, stage2), target, digests)
-    discard_stage_work(work, key, settings)
-
     report_stage("finetune_guard", stage2, config, guard_model, metrics, digests)

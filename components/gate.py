@@ -53,64 +53,29 @@ def gate(
         ``passed``: whether the challenger may be registered; ``parent_run_id``: the MLflow
         parent run the following steps log to.
     """
-    import json
-    import tempfile
     from collections import namedtuple
-    from pathlib import Path
 
-    from libra_guard.data.io import read_rows
-    from libra_guard.evaluation.outputs import METRICS_FILE, PREDICTIONS_FILE
-    from libra_guard.evaluation.runner import evaluate_model
-    from libra_guard.promotion.gate import GateThresholds, decide
-    from libra_guard.tracking import registry, runs
+    from libra_guard.evaluation.outputs import read_metrics
+    from libra_guard.promotion.gate import GateThresholds
+    from libra_guard.steps.gate import gate as decide_gate
+    from libra_guard.steps.gate import write_decision
+    from libra_guard.tracking import runs
 
-    def read_evaluation(folder: Path) -> tuple[dict, list[dict]]:
-        metrics = json.loads((folder / METRICS_FILE).read_text(encoding="utf-8"))
-        lines = (folder / PREDICTIONS_FILE).read_text(encoding="utf-8").splitlines()
-        return metrics, [json.loads(line) for line in lines if line.strip()]
-
-    thresholds = GateThresholds.model_validate(gate_thresholds)
-    challenger_metrics, challenger_predictions = read_evaluation(Path(evaluation.path))
-    champion_version = registry.alias_version("champion")
-    champion_metrics = champion_predictions = None
-    label = "champion"
-    if champion_version is not None:
-        label = f"{registry.MODEL_NAME} v{champion_version}"
-        print(f"evaluating the champion ({label}) on the same {challenger_metrics['n']} rows")
-        champion_dir = registry.download_model(f"models:/{registry.MODEL_NAME}@champion")
-        with tempfile.TemporaryDirectory(prefix="champion-eval-") as work:
-            evaluate_model(
-                champion_dir,
-                read_rows(test_data.path),
-                Path(work),
-                mode=eval_mode,  # type: ignore[arg-type]
-                batch_size=eval_batch_size,
-            )
-            champion_metrics, champion_predictions = read_evaluation(Path(work))
-    verdict = decide(
-        challenger_metrics,
-        challenger_predictions,
-        thresholds,
-        champion_metrics,
-        champion_predictions,
-        champion_label=label,
+    outcome = decide_gate(
+        test_data.path,
+        evaluation.path,
+        GateThresholds.model_validate(gate_thresholds),
+        mode=eval_mode,  # type: ignore[arg-type]
+        batch_size=eval_batch_size,
     )
-    print(f"gate: {verdict.summary}")
-    Path(report.path).write_text(verdict.to_markdown(), encoding="utf-8")
-    content = verdict.to_dict() | {
-        "summary": verdict.summary,
-        "champion_version": champion_version,
-        "challenger_average": challenger_metrics["average"],
-        # The challenger's three-level thresholds travel to register_guard with the decision.
-        "levels": challenger_metrics.get("levels", {}).get("thresholds", {}),
-    }
-    Path(decision.path).write_text(json.dumps(content, ensure_ascii=False, indent=2), "utf-8")
-    decision.metadata.update({"passed": verdict.passed, "summary": verdict.summary})
+    print(f"gate: {outcome.summary}")
+    write_decision(outcome, decision.path, report.path)
+    decision.metadata.update({"passed": outcome.passed, "summary": outcome.summary})
     if not parent_run_id:
         parent_run_id = runs.start_pipeline_run(pipeline_run, experiment=experiment)
     # On the parent run too, so that pipeline runs compare side by side in the MLflow UI even
     # when their evaluation step came from the cache.
-    runs.log_evaluation(challenger_metrics, run_id=parent_run_id)
-    runs.log_gate_report(verdict, run_id=parent_run_id)
+    runs.log_evaluation(read_metrics(evaluation.path), run_id=parent_run_id)
+    runs.log_gate_report(outcome.decision, run_id=parent_run_id)
     outputs = namedtuple("GateOutputs", ["passed", "parent_run_id"])
-    return outputs(verdict.passed, parent_run_id)
+    return outputs(outcome.passed, parent_run_id)

@@ -42,64 +42,27 @@ def prepare_data(
         source_fingerprint: the sha256 of ``real_data``'s content (empty without real data);
             only part of the cache key, so a changed file is never served from the cache.
     """
-    import os
-    import shutil
-    import tempfile
-    from pathlib import Path
-
     from libra_guard.demo import DemoConfig
-    from libra_guard.demo import prepare_data as prepare
     from libra_guard.settings import Settings
-    from libra_guard.tracking import runs
+    from libra_guard.steps.prepare import log_prepared, prepare
 
     ignored = {"train", "eval_mode", "eval_batch_size"}
     config = DemoConfig.model_validate({k: v for k, v in data_config.items() if k not in ignored})
     settings = Settings()
     outputs = {"stage1": stage1_data, "stage2": stage2_data, "test": test_data}
-    with tempfile.TemporaryDirectory(prefix="prepare-data-") as work:
-        prepared = prepare(config, Path(work), settings, print)
-        for name, artifact in outputs.items():
-            report = prepared.reports[name]
-            target = Path(artifact.path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_name(f".{target.name}.partial")
-            shutil.copyfile(report.out_path, partial)
-            os.replace(partial, target)
-            artifact.metadata.update(
-                {"sha256": report.digest, "rows": report.kept, "quarantined": report.quarantined}
-            )
-        test_data.metadata["removed_overlap"] = prepared.removed_from_test
-        # The quarantine files live in the temporary folder; keep them as an artifact.
-        kept_quarantine = Path(quarantine.path)
-        staging = kept_quarantine.with_name(f".{kept_quarantine.name}.partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for name, report in prepared.quarantine_reports().items():
-            shutil.copyfile(report.quarantine_path, staging / f"{name}.quarantine.jsonl")
-            quarantine.metadata[name] = report.quarantined
-        shutil.rmtree(kept_quarantine, ignore_errors=True)
-        os.replace(staging, kept_quarantine)
-        # Each real source (feedback among them) and its digest: the lineage names them all.
-        for artifact in (stage2_data, test_data):
-            artifact.metadata["sources"] = dict(prepared.sources)
-    # The run command exports the parent run's id; it is no parameter so that it stays out of
-    # the cache key (a reused step logs nothing again).
-    parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
-    if parent_run_id:
-        run_id = runs.log_stage(
-            parent_run_id,
-            "prepare_data",
-            params=config.model_dump(mode="json", exclude={"train"}),
-            metrics={
-                **{f"{name}_rows": artifact.metadata["rows"] for name, artifact in outputs.items()},
-                **{f"{name}_quarantined": count for name, count in quarantine.metadata.items()},
-            },
-            artifacts=[quarantine.path],
+    targets = {name: artifact.path for name, artifact in outputs.items()}
+    prepared = prepare(config, targets, settings, quarantine_dir=quarantine.path)
+    for name, artifact in outputs.items():
+        facts = prepared.datasets[name]
+        artifact.metadata.update(
+            {"sha256": facts.sha256, "rows": facts.rows, "quarantined": facts.quarantined}
         )
-        for name, artifact in outputs.items():
-            context = "evaluation" if name == "test" else "training"
-            runs.log_dataset_input(
-                artifact.path, artifact.metadata["sha256"], name, context=context, run_id=run_id
-            )
-        for uri, digest in prepared.sources.items():
-            runs.log_dataset_input(uri, digest, f"source:{uri}", context="source", run_id=run_id)
+    test_data.metadata["removed_overlap"] = prepared.removed_from_test
+    quarantine.metadata.update(prepared.quarantined)
+    # Each real source (feedback among them) and its digest: the lineage names them all.
+    for artifact in (stage2_data, test_data):
+        artifact.metadata["sources"] = dict(prepared.sources)
+    # The parent run's id comes from the environment, not a parameter, so that it stays out
+    # of the cache key (a reused step logs nothing again).
+    if settings.mlflow_parent_run_id:
+        log_prepared(settings.mlflow_parent_run_id, config, prepared, targets, quarantine.path)

@@ -41,20 +41,11 @@ def pretrain_guard(
         num_workers: Ray Train workers (data parallel).
         use_gpu: one GPU per worker.
     """
-    import hashlib
-    import json
-    import shutil
-    from pathlib import Path
-
-    from libra_guard.data.io import read_rows
-    from libra_guard.modeling.factory import replace_folder
     from libra_guard.settings import Settings
+    from libra_guard.steps.train import pretrain
     from libra_guard.tracking.stage_report import report_stage
-    from libra_guard.training.cluster_stage import discard_stage_work, step_log, train_stage
     from libra_guard.training.config import TrainConfig
-    from libra_guard.training.runner import prepare_base
 
-    settings = Settings()
     config = TrainConfig.model_validate(
         {**train_config, "num_workers": num_workers, "use_gpu": use_gpu}
     )
@@ -62,20 +53,7 @@ def pretrain_guard(
         "stage1": stage1_data.metadata.get("sha256", ""),
         "stage2": stage2_data.metadata.get("sha256", ""),
     }
-    key = hashlib.sha256(
-        json.dumps(["stage1", config.model_dump(mode="json"), digests], sort_keys=True).encode()
-    ).hexdigest()[:24]
-    work = (settings.state_dir / "stage-work" / key).resolve()
-    rows1 = read_rows(stage1_data.path)
-    rows2 = read_rows(stage2_data.path)
-    source = prepare_base(config, [*rows1, *rows2], work, step_log)
-    outcome = train_stage("stage1", config, rows1, source, work, key=key, settings=settings)
-
-    target = Path(stage1_model.path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.partial")
-    shutil.copytree(outcome.model_dir, staging, dirs_exist_ok=True)
-    replace_folder(staging, target)
-    discard_stage_work(work, key, settings)
-
+    outcome = pretrain(
+        config, stage1_data.path, stage2_data.path, digests, stage1_model.path, Settings()
+    )
     report_stage("pretrain_guard", outcome, config, stage1_model, metrics, digests)

@@ -19,17 +19,15 @@ def record_rejection(decision: Input[Artifact], parent_run_id: str) -> str:
     Returns:
         The reasons, one per line, as recorded.
     """
-    import json
-    from pathlib import Path
-
+    from libra_guard.steps.gate import read_decision
     from libra_guard.tracking import runs
 
-    verdict = json.loads(Path(decision.path).read_text(encoding="utf-8"))
-    reasons = list(verdict.get("reasons", []))
+    outcome = read_decision(decision.path)
+    reasons = list(outcome.decision.reasons)
     runs.log_stage(
         parent_run_id,
         "record_rejection",
-        metrics={f"rejected.{k}": v for k, v in verdict.get("challenger_average", {}).items()},
+        metrics={f"rejected.{k}": v for k, v in outcome.challenger_average.items()},
         tags={"libra.gate.rejected": "true", "libra.gate.reasons": "\n".join(reasons)[:5000]},
     )
     print("challenger rejected; nothing registered, no alias moved:")

@@ -40,41 +40,25 @@ def register_guard(
         ``version``: the registered model version that now holds ``challenger`` (or the
         champion's version when the champion already is this model).
     """
-    import json
     from collections import namedtuple
-    from pathlib import Path
 
-    from libra_guard.promotion.champion import record_compared_champion
-    from libra_guard.tracking import registry, runs
+    from libra_guard.steps.gate import read_decision
+    from libra_guard.steps.register import register
 
-    outputs = namedtuple("RegisterOutputs", ["version"])
-    verdict = json.loads(Path(decision.path).read_text(encoding="utf-8"))
-    for alias in ("champion", "challenger"):
-        holder = registry.alias_version(alias)
-        if holder is not None and registry.lineage(holder).get("checkpoint_uri") == guard_model.uri:
-            print(f"the {alias} (version {holder}) already is this model; nothing registered")
-            return outputs(str(holder))
     digests = dict(guard_model.metadata.get("data_sha256", {}))
     digests["test"] = test_data.metadata.get("sha256", "")
-    lineage = {
-        "dataset_digests": digests,
-        "pipeline_run_id": pipeline_run or parent_run_id,
-        "checkpoint_uri": guard_model.uri,
-        "base_model": guard_model.metadata.get("base_model"),
-        "gate_decision": verdict.get("summary") or ("pass" if verdict.get("passed") else "fail"),
-        # Calibrated on the evaluation split (evaluate_guard), forwarded by the gate.
-        "levels": {
-            key: value
-            for key, value in (verdict.get("levels") or {}).items()
-            if key in ("safe_below", "unsafe_from", "precision")
-        },
-    }
-    if git_commit:
-        lineage["git_commit"] = git_commit
-    stage_run_id = runs.stage_run_id(parent_run_id, "register_guard")
-    registered = registry.log_and_register(guard_model.path, lineage, run_id=stage_run_id)
-    # deploy_guard moves champion only if it still names the version the gate compared with.
-    record_compared_champion(registered.version, verdict.get("champion_version"))
-    runs.finish_run(stage_run_id)
-    print(f"registered {registry.MODEL_NAME} version {registered.version} as challenger")
-    return outputs(str(registered.version))
+    registration = register(
+        guard_model.path,
+        guard_model.uri,
+        read_decision(decision.path),
+        digests=digests,
+        base_model=guard_model.metadata.get("base_model"),
+        pipeline_run=pipeline_run or parent_run_id,
+        parent_run_id=parent_run_id,
+        git_commit=git_commit,
+    )
+    if registration.created:
+        print(f"registered libra-guard version {registration.version} as challenger")
+    else:
+        print(f"version {registration.version} already is this model; nothing registered")
+    return namedtuple("RegisterOutputs", ["version"])(registration.version)

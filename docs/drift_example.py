@@ -29,7 +29,7 @@ from libra_guard.modeling.factory import build_tiny_base
 from libra_guard.modeling.presets import TinyDims
 from libra_guard.training.runner import guard_corpus
 from serving.config import ServingConfig
-from serving.model_source import resolve_model
+from serving.model_source import target_of
 from serving.plain import running_plain_server
 
 JADE = Path(__file__).resolve().parents[2] / "shared" / "data" / "jade-v3-medium.jsonl"
@@ -56,7 +56,7 @@ def main() -> int:
     data = write_jsonl(reference_rows, work / "reference.jsonl")
     capture = CaptureConfig(uri=str(work / "captures"), rate=1.0)
     config = ServingConfig(capture=capture, max_chars=4000)
-    with running_plain_server(resolve_model(str(guard)), config) as url:
+    with running_plain_server(target_of(str(guard)), config) as url:
         for start in range(0, len(jade_rows), 8):
             batch = jade_rows[start : start + 8]
             items = [{"question": row.question, "response": row.response} for row in batch]

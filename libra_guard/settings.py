@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     mlflow_tracking_uri: str | None = Field(
         default=None, description="Defaults to a SQLite file under state_dir."
     )
+    mlflow_parent_run_id: str | None = Field(
+        default=None,
+        description="The pipeline run's MLflow parent run; steps log their nested runs under "
+        "it. Set by `libra-guard run` for its step processes; an environment variable, not a "
+        "step parameter, so that it stays out of the step cache key.",
+    )
     # -- cluster mode (Kubernetes); the defaults keep everything on this machine ----------
     training_backend: Literal["local", "rayjob"] = Field(
         default="local",

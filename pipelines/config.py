@@ -3,7 +3,8 @@
 Two kinds of values, kept apart because KFP treats them differently:
 
 - run-time values (data sizes, training and evaluation settings, gate thresholds, the MLflow
-  experiment) become pipeline ARGUMENTS of one run;
+  experiment) stay typed (``DemoConfig``, ``TrainConfig``, ``GateThresholds``) until
+  ``arguments()`` dumps them into the pipeline ARGUMENTS of one run, the KFP boundary;
 - compile-time values (image, resources of the training tasks, GPU, the Kubernetes Secret and
   ConfigMap that carry endpoints and credentials) are baked into the compiled pipeline,
   because KFP accepts only constants there (``PipelineOptions``).
@@ -14,13 +15,14 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from components import PROJECT_IMAGE
 from libra_guard.config_files import read_config_mapping
 from libra_guard.demo import DemoConfig
 from libra_guard.errors import ConfigError
 from libra_guard.kube.wiring import EnvWiring, PodResources, RayJobPods
+from libra_guard.promotion.gate import GateThresholds
 
 #: The experiment every pipeline run logs to unless the config names another.
 DEFAULT_EXPERIMENT = "libra-guard"
@@ -93,8 +95,8 @@ class PipelineConfig(BaseModel):
     demo: DemoConfig = Field(
         default_factory=DemoConfig, description="Data sizes, training and evaluation."
     )
-    gate: dict = Field(
-        default_factory=dict, description="libra_guard.promotion.gate.GateThresholds fields."
+    gate: GateThresholds = Field(
+        default_factory=GateThresholds, description="The gate's thresholds and test level."
     )
     image: str = PROJECT_IMAGE
     resources: TaskResources = Field(default_factory=TaskResources)
@@ -104,13 +106,6 @@ class PipelineConfig(BaseModel):
         description="ServiceAccount of a submitted run's pods; empty: the KFP default.",
     )
     serving: ServingStep = Field(default_factory=ServingStep)
-
-    @field_validator("gate")
-    @classmethod
-    def _valid_thresholds(cls, value: dict) -> dict:
-        from libra_guard.promotion.gate import GateThresholds
-
-        return GateThresholds.model_validate(value).model_dump(exclude_unset=True)
 
     def with_overrides(self, **values: object) -> PipelineConfig:
         """A copy with the given fields replaced (``None`` values skipped), validated.
@@ -147,11 +142,11 @@ class PipelineConfig(BaseModel):
             "use_gpu": train.use_gpu,
             "eval_mode": self.demo.eval_mode,
             "eval_batch_size": self.demo.eval_batch_size,
-            "gate_thresholds": dict(self.gate),
+            "gate_thresholds": self.gate.model_dump(mode="json", exclude_unset=True),
             "experiment": self.experiment,
             "source_fingerprint": self.source_fingerprint(),
             "serving_config": dict(self.serving.config),
-            "serving_port": self.serving.http_port,
+            "http_port": self.serving.http_port,
             "smoke_margin": self.serving.smoke_margin,
         }
 

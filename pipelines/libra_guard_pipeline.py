@@ -19,6 +19,7 @@ Usage::
     libra-guard submit --host http://localhost:8080 --wait
 """
 
+import tempfile
 from pathlib import Path
 
 from kfp import compiler, dsl, kubernetes
@@ -34,6 +35,7 @@ from components.prepare_data import prepare_data
 from components.pretrain_guard import pretrain_guard
 from components.record_rejection import record_rejection
 from components.register_guard import register_guard
+from libra_guard.atomic import write_file_atomic
 from libra_guard.kube.ray_dashboard import RAY_TOKEN_ENV
 from libra_guard.kube.rayjob import PLATFORM_CLIENT_LABEL
 from libra_guard.kube.wiring import RAY_TOKEN_SECRET_KEY, RAYJOB_PODS_ENV
@@ -141,7 +143,7 @@ def build_pipeline(options: PipelineOptions | None = None):
         source_fingerprint: str = "",
         git_commit: str = "",
         serving_config: dict = {},  # noqa: B006
-        serving_port: int = 8000,
+        http_port: int = 8000,
         smoke_margin: float = 0.05,
     ) -> Markdown:
         data = configured(
@@ -208,7 +210,7 @@ def build_pipeline(options: PipelineOptions | None = None):
                     test_data=data.outputs["test_data"],
                     evaluation=evaluation.outputs["evaluation"],
                     serving_config=serving_config,
-                    http_port=serving_port,
+                    http_port=http_port,
                     smoke_margin=smoke_margin,
                     parent_run_id=verdict.outputs["parent_run_id"],
                 ),
@@ -229,8 +231,7 @@ def build_pipeline(options: PipelineOptions | None = None):
 def compile_pipeline(out: Path = COMPILED_YAML, options: PipelineOptions | None = None) -> Path:
     """Compile the pipeline to IR YAML at ``out`` (written atomically) and return the path."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    partial = out.with_name(f".partial-{out.name}")
-    compiler.Compiler().compile(build_pipeline(options), str(partial))
-    partial.replace(out)
-    return out
+    with tempfile.TemporaryDirectory(prefix="libra-compile-") as work:
+        compiled = Path(work) / out.name
+        compiler.Compiler().compile(build_pipeline(options), str(compiled))
+        return write_file_atomic(out, compiled.read_bytes())

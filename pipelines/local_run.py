@@ -25,23 +25,15 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from libra_guard.errors import ConfigError, LibraGuardError
+from libra_guard.errors import LibraGuardError
 from libra_guard.settings import Settings
-from libra_guard.signals import sigterm_raises
+from libra_guard.training.ray_runtime import environment, local_ray_head
 from pipelines.config import PipelineConfig
 from pipelines.step_log import step_logs
 
@@ -100,7 +92,7 @@ def run_locally(
     arguments = config.arguments()
     started = time.perf_counter()
     env = {"LIBRA_STATE_DIR": str(state_dir), "MLFLOW_TRACKING_URI": settings.tracking_uri}
-    with _environment(env), shared_ray(settings, log):
+    with environment(env), local_ray_head(settings, log):
         run_name = f"local-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
         parent_run_id = runs.start_pipeline_run(
             run_name,
@@ -120,7 +112,7 @@ def run_locally(
         log_dir = state_dir / "runs" / run_name
         log(f"step logs: {log_dir}")
         with (
-            _environment({"LIBRA_MLFLOW_PARENT_RUN_ID": parent_run_id}),
+            environment({"LIBRA_MLFLOW_PARENT_RUN_ID": parent_run_id}),
             step_logs(log_dir, log, verbose=verbose) as steps,
             _reports_cache_hits(reused, steps.emit),
             _quiet_local_only_warnings(),
@@ -170,97 +162,6 @@ def _ask_served_guard(port: int, log: Log) -> dict | None:
         return None
     log(f"served guard answered: {answer.get('label')} (P(不安全)={answer.get('score'):.3f})")
     return answer
-
-
-@contextlib.contextmanager
-def shared_ray(settings: Settings, log: Log) -> Iterator[None]:
-    """Start one local Ray head for every step, unless ``LIBRA_RAY_ADDRESS`` names one.
-
-    ``ray start --head --block`` in its own process group: stopping it is a signal to that
-    group alone (``ray stop`` would stop every Ray on the machine). ``RAY_ADDRESS`` is set
-    for the head and the steps, so Ray's own helpers (Ray Train's placement-group cleaner
-    queries the state API) never have to guess among other Ray instances on the machine.
-    """
-    if settings.ray_address:
-        log(f"steps join the Ray cluster at {settings.ray_address}")
-        yield
-        return
-    port = _free_port()
-    address = f"127.0.0.1:{port}"
-    # A short private temp dir: Ray's socket paths must stay under ~107 characters, and
-    # another Ray on this machine (the default /tmp/ray) must not be joined or disturbed.
-    temp_dir = tempfile.mkdtemp(prefix="lgray-")
-    command = [
-        str(Path(sys.executable).with_name("ray")),
-        "start",
-        "--head",
-        "--block",
-        f"--port={port}",
-        "--node-ip-address=127.0.0.1",
-        f"--temp-dir={temp_dir}",
-        "--include-dashboard=true",
-        "--dashboard-host=127.0.0.1",
-        f"--dashboard-port={_free_port()}",
-        # The dashboard agent's default port (52365) is taken by any other Ray on the machine;
-        # without its own, this head's job and log APIs would not start.
-        f"--dashboard-agent-listen-port={_free_port()}",
-        "--disable-usage-stats",
-    ]
-    # Token authentication with a token of this run only: the head listens on a TCP port.
-    ray_env = {
-        "RAY_ADDRESS": address,
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN": secrets.token_hex(32),
-    }
-    head = subprocess.Popen(
-        command,
-        env={**os.environ, **ray_env},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        # The head runs in its own session: a SIGTERM to this run must still reach it.
-        with sigterm_raises():
-            _wait_for_port(port, head)
-            log(f"started a local Ray head at {address}; every step joins it")
-            with _environment({**ray_env, "LIBRA_RAY_ADDRESS": address}):
-                yield
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(head.pid, signal.SIGTERM)
-        try:
-            head.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(head.pid, signal.SIGKILL)
-        shutil.rmtree(temp_dir, ignore_errors=True)
-
-
-def _wait_for_port(port: int, head: subprocess.Popen, timeout_s: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if head.poll() is not None:
-            raise ConfigError(f"the local Ray head exited with code {head.returncode} at start")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-            return
-        time.sleep(0.5)
-    raise ConfigError(f"the local Ray head did not answer on port {port} in {timeout_s:.0f}s")
-
-
-@contextlib.contextmanager
-def _environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables (inherited by the step subprocesses) for the block."""
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 class _CacheHitHandler(logging.Handler):
@@ -316,12 +217,6 @@ def _flat(values: dict, prefix: str = "") -> dict[str, object]:
         else:
             flat[name] = value
     return flat
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _git_commit() -> str:

@@ -11,9 +11,11 @@ per replica: ``max_ongoing_requests`` calls run at once and ``max_queued_request
 further callers get ``BackPressureError`` at once, which the ingress answers 503 with
 Retry-After.
 
-``user_config`` carries what describes the model and may change without a restart (its
-registry version, aliases and lineage), so moving an alias after a rollout re-labels the
-running replicas instead of reloading them.
+``model`` is the target's source: a pinned registry URI that each replica resolves and
+downloads on its own node (``model_source.load_source``), or an unregistered model's folder.
+``user_config`` carries the ``ModelVersion`` (registry version, aliases and lineage), which may
+change without a restart, so moving an alias after a rollout re-labels the running replicas
+instead of reloading them.
 """
 
 from __future__ import annotations
@@ -22,9 +24,10 @@ from collections.abc import Sequence
 
 from ray import serve
 
+from libra_guard.tracking.model_version import ModelVersion
 from serving.backend import CANARY_FAILED, levels_of
 from serving.config import ServingConfig
-from serving.model_source import resolve_model
+from serving.model_source import description_of, load_source
 from serving.schemas import ModelDescription, ModelRef
 
 
@@ -44,30 +47,33 @@ class GuardModel:
     """One replica: a loaded guard, its description, batched scoring and critiques."""
 
     def __init__(self, model: str, serving: dict) -> None:
-        """Load ``model`` (a folder or a ``models:/`` URI, resolved on this node)."""
+        """Load ``model`` (a folder or a pinned ``models:/`` URI, resolved on this node)."""
         # Imported here so the ingress, which also imports this module, never loads torch.
         from serving.judge_runner import JudgeRunner
 
         self._config = ServingConfig.model_validate(serving)
-        resolved = resolve_model(model)
+        folder = load_source(model)
         self._runner = JudgeRunner(
-            resolved.folder,
+            folder,
             torch_threads=self._config.torch_threads,
             max_windows=self._config.max_windows,
             explain_max_concurrent=self._config.explain_max_concurrent,
             canary_max_age_s=self._config.canary_max_age_s,
         )
-        self._description = self._with_limits(resolved.description)
-        self._levels = _levels_dict(resolved.description)
+        # Until user_config names the registry version: what the source alone says.
+        self._description = self._with_limits(
+            description_of(ModelVersion.unregistered(folder), folder)
+        )
+        self._levels = _levels_dict(self._description)
         self.score.set_max_batch_size(self._config.batch_max_size)
         self.score.set_batch_wait_timeout_s(self._config.batch_wait_timeout_s)
 
     def reconfigure(self, user_config: dict) -> None:
-        """Take the registry facts (``{"model": {name, version, aliases, lineage}}``)."""
-        facts = dict(user_config.get("model") or {})
-        if facts:
-            facts["source"] = self._runner.source
-            self._description = self._with_limits(ModelDescription.model_validate(facts))
+        """Take the ``ModelVersion`` (``{"model": {name, version, aliases, lineage}}``)."""
+        values = user_config.get("model")
+        if values:
+            model = ModelVersion.from_dict(values)
+            self._description = self._with_limits(description_of(model, self._runner.source))
             self._levels = _levels_dict(self._description)
 
     def _with_limits(self, description: ModelDescription) -> ModelDescription:

@@ -5,13 +5,12 @@ pass at a time, no cross-request batching), served by uvicorn on a background th
 
 Usage::
 
-    with running_plain_server(resolve_model("runs/demo/model/final"), ServingConfig()) as url:
+    with running_plain_server(target_of("runs/demo/model/final"), ServingConfig()) as url:
         requests.post(f"{url}/v1/moderate", json={"question": "..."})
 """
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,33 +19,28 @@ from contextlib import contextmanager
 import uvicorn
 
 from libra_guard.errors import ConfigError
+from libra_guard.training.ray_runtime import free_port
 from serving.api import create_api
 from serving.auth import server_api_key
 from serving.backend import LocalBackend
 from serving.config import ServingConfig
-from serving.model_source import ResolvedModel
+from serving.model_source import description_of, load_source
 from serving.observer import DecisionObserver, capture_sink
+from serving.rollout.base import ModelTarget
 
 START_TIMEOUT_S = 30.0
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port nobody listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def running_plain_server(
-    model: ResolvedModel,
+    target: ModelTarget,
     config: ServingConfig,
     *,
     host: str = "127.0.0.1",
     port: int | None = None,
     api_key: str | None = None,
 ) -> Iterator[str]:
-    """Serve ``model`` on ``host:port`` (a free port by default) until the block ends.
+    """Serve ``target`` on ``host:port`` (a free port by default) until the block ends.
 
     Raises:
         ConfigError: the server did not start within ``START_TIMEOUT_S``.
@@ -55,14 +49,18 @@ def running_plain_server(
 
     if api_key is None:
         api_key = server_api_key(host, config.auth_required)
+    folder = load_source(target.source)
     runner = JudgeRunner(
-        model.folder,
+        folder,
         torch_threads=config.torch_threads,
         max_windows=config.max_windows,
         explain_max_concurrent=config.explain_max_concurrent,
         canary_max_age_s=config.canary_max_age_s,
     )
-    backend = LocalBackend(runner, model.description, config)
+    description = description_of(target.model, folder).model_copy(
+        update={"max_chars": runner.max_text_chars, "window_tokens": runner.window_tokens}
+    )
+    backend = LocalBackend(runner, description, config)
     observer = DecisionObserver(capture=capture_sink(config))
     app = create_api(backend, config, api_key, observer=observer)
     port = port or free_port(host)

@@ -1,7 +1,8 @@
 """Start the guard service on a Ray head and stop it again: what ``libra-guard serve`` does.
 
 ``start_service`` joins ``LIBRA_RAY_ADDRESS`` (or starts a local head), starts Serve on
-``host:port`` and rolls the model in with the same procedure as a pipeline rollout (so a
+``host:port`` and rolls the model in (its replicas get the pinned registry URI and download
+the version on their own nodes) with the same procedure as a pipeline rollout (so a
 service that already runs another version switches without dropping requests).
 ``RunningService.stop`` removes the applications, and shuts down Serve and Ray only if this
 process started them.
@@ -16,9 +17,9 @@ from libra_guard.errors import ModelError
 from libra_guard.settings import Settings
 from serving.auth import server_api_key
 from serving.config import ServingConfig
-from serving.model_source import resolve_model
+from serving.model_source import target_of
 from serving.rollout.base import ModelTarget, RolloutResult, roll_out
-from serving.rollout.local import LocalServeRollout
+from serving.rollout.local import LocalServeRollout, replica_env
 
 logger = logging.getLogger(__name__)
 
@@ -77,19 +78,12 @@ def start_service(
     settings = settings or Settings()
     # Refused here, before anything starts, when auth is required and the key is empty.
     server_api_key(host, config.auth_required)
-    resolved = resolve_model(model, tracking_uri=settings.tracking_uri)
-    description = resolved.description
-    target = ModelTarget(
-        name=description.name,
-        version=description.version,
-        model=str(resolved.folder),
-        aliases=tuple(description.aliases),
-        lineage=description.lineage,
-    )
+    # Nothing is downloaded here: replicas resolve the pinned URI on their own nodes.
+    target = target_of(model, tracking_uri=settings.tracking_uri)
     started_ray = not ray.is_initialized() and not settings.ray_address
     ensure_ray(settings, metrics_export_port=metrics_port)
     exported = node_metrics_port()
-    rollout = LocalServeRollout(config, host=host, port=port)
+    rollout = LocalServeRollout(config, host=host, port=port, replica_env=replica_env(settings))
     service = RunningService(
         url=rollout.url,
         target=target,

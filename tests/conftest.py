@@ -54,7 +54,7 @@ def ray_address():
     placement-group cleaner polls the state API it serves (see ``ray_runtime``).
     """
     ray = pytest.importorskip("ray")
-    from libra_guard.training.ray_runtime import _free_port
+    from libra_guard.training.ray_runtime import free_port as _free_port
 
     temp_dir = tempfile.mkdtemp(prefix="lgray-", dir="/tmp")
     started_here = not ray.is_initialized()

@@ -27,11 +27,11 @@ def lineage(
     """Print where a registered libra-guard version came from: gate decision, runs,
     checkpoint, base model, git commit and dataset digests."""
     from libra_guard.tracking.lineage import format_lineage
-    from libra_guard.tracking.registry import lineage as version_lineage
+    from libra_guard.tracking.registry import describe
 
     settings = load_settings(config)
-    chain = version_lineage(version, tracking_uri=settings.tracking_uri)
-    console.print(format_lineage(chain), markup=False, highlight=False, soft_wrap=True)
+    described = describe(version, tracking_uri=settings.tracking_uri)
+    console.print(format_lineage(described), markup=False, highlight=False, soft_wrap=True)
 
 
 @handle_errors

@@ -18,22 +18,18 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
 from urllib.parse import unquote, urlparse
 
+from libra_guard.atomic import write_file_atomic
 from libra_guard.errors import DataError
 from libra_guard.safe_names import dot_segment_problem
 from libra_guard.settings import Settings
 
 HUB_PREFIX = "hf://datasets/"
-# mkstemp creates files readable by the owner only; written data files get the usual
-# permissions instead (0o666 less the umask), read once here because reading it means setting it.
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)
 SourceKind = Literal["local", "s3", "hub"]
 
 
@@ -176,26 +172,9 @@ def write_bytes_atomic(
 
 def _write_local(path: Path, chunks: Iterator[bytes]) -> Path:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        return write_file_atomic(path, chunks)
     except OSError as exc:
         raise DataError(f"cannot write {path}: {exc}") from exc
-    temp_path = Path(temp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp_path, 0o666 & ~_UMASK)
-        os.replace(temp_path, path)
-    except OSError as exc:
-        temp_path.unlink(missing_ok=True)
-        raise DataError(f"cannot write {path}: {exc}") from exc
-    except BaseException:
-        temp_path.unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _write_s3(source: DataSource, data: bytes, settings: Settings | None) -> str:

@@ -9,6 +9,8 @@
   ``prediction`` (the scored verdict, ``null`` if unscorable), ``correct`` (unscorable counts
   wrong) and ``score`` (P(不安全)) when scores were computed;
 - ``per_category_accuracy.png`` and ``confusion_matrix.png``.
+
+``read_metrics`` and ``read_predictions`` read the two data files back.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from libra_guard.atomic import write_file_atomic
 from libra_guard.data.schema import GuardRow
-from libra_guard.evaluation.atomic import atomic_write_text
 from libra_guard.evaluation.plots import plot_category_accuracy, plot_confusion_matrix
 
 METRICS_FILE = "metrics.json"
@@ -78,9 +80,20 @@ def write_evaluation(out_dir: Path, metrics: dict, records: Sequence[dict]) -> E
     """Write the metrics, the per-row predictions and both figures into ``out_dir``."""
     files = EvaluationFiles.in_folder(out_dir)
     lines = "".join(json.dumps(record, ensure_ascii=False) + "\n" for record in records)
-    atomic_write_text(files.predictions, lines)
+    write_file_atomic(files.predictions, lines)
     plot_category_accuracy(metrics["by_category"], files.category_plot)
     plot_confusion_matrix(metrics["confusion_matrix"], files.confusion_plot)
     # The metrics go last: their presence says the evaluation finished.
-    atomic_write_text(files.metrics, json.dumps(metrics, ensure_ascii=False, indent=2) + "\n")
+    write_file_atomic(files.metrics, json.dumps(metrics, ensure_ascii=False, indent=2) + "\n")
     return files
+
+
+def read_metrics(out_dir: Path) -> dict:
+    """The ``metrics.json`` that ``write_evaluation`` wrote into ``out_dir``."""
+    return json.loads(EvaluationFiles.in_folder(out_dir).metrics.read_text(encoding="utf-8"))
+
+
+def read_predictions(out_dir: Path) -> list[dict]:
+    """The rows of the ``predictions.jsonl`` that ``write_evaluation`` wrote into ``out_dir``."""
+    text = EvaluationFiles.in_folder(out_dir).predictions.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]

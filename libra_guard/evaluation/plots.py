@@ -16,8 +16,8 @@ from pathlib import Path
 from matplotlib import font_manager
 from matplotlib.figure import Figure
 
+from libra_guard.atomic import write_file_atomic
 from libra_guard.data.taxonomy import SCENARIO_ENGLISH
-from libra_guard.evaluation.atomic import atomic_write
 
 #: Families known to cover simplified Chinese, tried in this order.
 CJK_FAMILIES = (
@@ -110,4 +110,4 @@ def plot_confusion_matrix(confusion: dict, path: Path) -> Path:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    return atomic_write(path, lambda stream: figure.savefig(stream, format="png", dpi=120))
+    return write_file_atomic(path, lambda stream: figure.savefig(stream, format="png", dpi=120))

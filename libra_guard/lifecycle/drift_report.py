@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
-from libra_guard.evaluation.atomic import atomic_write_text
+from libra_guard.atomic import write_file_atomic
 from libra_guard.lifecycle.drift import DriftResult, Traffic
 
 MONITOR_EXPERIMENT = "libra-guard-monitoring"
@@ -30,8 +30,8 @@ def write_drift_report(
         "json": out_dir / "drift.json",
         "png": out_dir / "drift.png",
     }
-    atomic_write_text(paths["markdown"], markdown(result, title))
-    atomic_write_text(paths["json"], json.dumps(asdict(result), ensure_ascii=False, indent=2))
+    write_file_atomic(paths["markdown"], markdown(result, title))
+    write_file_atomic(paths["json"], json.dumps(asdict(result), ensure_ascii=False, indent=2))
     _plot(reference, current, result, paths["png"])
     return paths
 

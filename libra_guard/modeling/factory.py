@@ -7,13 +7,12 @@ weights. Loading errors become ``ModelError`` naming the path or id to fix.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel
 
+from libra_guard.atomic import staged_folder
 from libra_guard.errors import ModelError
 from libra_guard.modeling.presets import TINY_PRESET, TinyDims, build_tiny_model
 from libra_guard.modeling.tokenizer import train_chatml_tokenizer
@@ -58,24 +57,7 @@ def build_tiny_base(corpus: Iterable[str], dims: TinyDims, out_dir: Path) -> Pat
     tokenizer = train_chatml_tokenizer(corpus, vocab_size=dims.vocab_size)
     model = build_tiny_model(tokenizer, dims)
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
-    try:
+    with staged_folder(out_dir) as staging:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
-        replace_folder(staging, out_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return out_dir
-
-
-def replace_folder(staging: Path, target: Path) -> None:
-    """Move the finished folder ``staging`` to ``target``; an older ``target`` is moved
-    aside first and deleted only after the rename, so a complete folder always exists."""
-    retired = None
-    if target.exists():
-        retired = target.with_name(f".{target.name}.old-{os.getpid()}")
-        target.rename(retired)
-    staging.rename(target)
-    if retired is not None:
-        shutil.rmtree(retired, ignore_errors=True)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from libra_guard.tracking.model_version import ModelVersion
+
 TAG_PREFIX = "libra."
 DATASET_TAG_PREFIX = f"{TAG_PREFIX}dataset."
 DATASET_TAG_SUFFIX = ".sha256"
@@ -97,12 +99,13 @@ class Lineage(BaseModel):
         return cls(dataset_digests=digests, levels=levels, **scalars)
 
 
-def format_lineage(chain: Mapping) -> str:
-    """The chain returned by ``registry.lineage`` as aligned lines, version first, data last."""
-    aliases = ", ".join(chain.get("aliases") or []) or "none"
+def format_lineage(version: ModelVersion) -> str:
+    """A version's lineage (``registry.describe``) as aligned lines, version first, data last."""
+    chain = version.lineage
+    aliases = ", ".join(version.aliases) or "none"
     lines = [
-        f"{chain['model']} version {chain['version']}  (aliases: {aliases})",
-        f"  model URI        {chain.get('model_uri', '')}",
+        f"{version.name} version {version.version}  (aliases: {aliases})",
+        f"  model URI        {version.uri}",
         f"  gate decision    {chain.get('gate_decision') or UNKNOWN}",
         f"  MLflow run       {chain.get('run_id') or UNKNOWN}",
         f"  pipeline run     {chain.get('pipeline_run_id') or UNKNOWN}",

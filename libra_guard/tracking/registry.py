@@ -23,23 +23,22 @@ import hashlib
 import json
 import logging
 import re
-import shutil
-import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import ValidationError
 
+from libra_guard.atomic import staged_folder
 from libra_guard.errors import ConfigError, ModelError
 from libra_guard.safe_names import dot_segment_problem
 from libra_guard.settings import Settings
 from libra_guard.tracking.lineage import Lineage
 from libra_guard.tracking.manifest import MANIFEST_TAG, Manifest, build_manifest, verify_folder
+from libra_guard.tracking.model_version import ModelVersion
 from libra_guard.tracking.store import client, ensure_experiment, resolve_tracking_uri, tracking_to
 
 logger = logging.getLogger(__name__)
@@ -59,22 +58,6 @@ _MODEL_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<ver
 READY_TIMEOUT_S = 300
 
 
-@dataclass(frozen=True)
-class RegisteredVersion:
-    """A version just created in the registry."""
-
-    name: str
-    version: str
-    run_id: str
-    source: str
-    aliases: tuple[str, ...] = ()
-    tags: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def model_uri(self) -> str:
-        return f"models:/{self.name}/{self.version}"
-
-
 def log_and_register(
     model_dir: str | Path,
     lineage: Lineage | Mapping | None = None,
@@ -84,7 +67,7 @@ def log_and_register(
     experiment: str = REGISTRY_EXPERIMENT,
     model_name: str = MODEL_NAME,
     alias: str | None = CHALLENGER,
-) -> RegisteredVersion:
+) -> ModelVersion:
     """Log the model folder, register it as a new version, tag its lineage, set ``alias``.
 
     Args:
@@ -119,13 +102,11 @@ def log_and_register(
         created = _create_version(uri, model_name, info, logging_run_id, version_tags, alias)
     seconds = time.perf_counter() - started
     logger.info("registered %s version %s in %.1fs", model_name, created.version, seconds)
-    return RegisteredVersion(
+    return ModelVersion(
         name=model_name,
         version=str(created.version),
-        run_id=logging_run_id,
-        source=info.model_uri,
         aliases=(alias,) if alias else (),
-        tags=tags,
+        lineage=_lineage_of(tags, run_id=logging_run_id, source=info.model_uri),
     )
 
 
@@ -260,46 +241,55 @@ def download_model(
         folder = target / _artifact_path(target, GUARD_ARTIFACT)
         verify_folder(folder, expected, where=where)
         return folder
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}.", dir=target.parent))
-    try:
-        with tracking_to(tracking), _registry_errors(tracking, f"download {uri}"):
-            mlflow.artifacts.download_artifacts(
-                artifact_uri=f"models:/{model_name}/{version}", dst_path=str(staging)
-            )
+    # A folder already there was published complete (another process won the race).
+    with (
+        staged_folder(target, keep_existing=True) as staging,
+        tracking_to(tracking),
+        _registry_errors(tracking, f"download {uri}"),
+    ):
+        mlflow.artifacts.download_artifacts(
+            artifact_uri=f"models:/{model_name}/{version}", dst_path=str(staging)
+        )
         verify_folder(staging / _artifact_path(staging, GUARD_ARTIFACT), expected, where=where)
-        _publish(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return target / _artifact_path(target, GUARD_ARTIFACT)
 
 
-def lineage(
-    version: str | int, *, tracking_uri: str | None = None, model_name: str = MODEL_NAME
-) -> dict:
-    """The lineage chain of a version (number, alias or ``models:/`` URI) as a dict.
+def describe(
+    reference: str | int, *, tracking_uri: str | None = None, model_name: str = MODEL_NAME
+) -> ModelVersion:
+    """The ``ModelVersion`` of a version number, alias or ``models:/`` URI; downloads nothing.
 
-    Keys: ``model``, ``version``, ``aliases``, ``model_uri``, ``status``, ``created``,
-    ``run_id``, ``source`` and the ``Lineage`` fields (``dataset_digests``,
-    ``pipeline_run_id``, ``checkpoint_uri``, ``git_commit``, ``base_model``,
-    ``gate_decision``). ``format_lineage`` prints it.
+    Its lineage holds the ``Lineage`` fields (``dataset_digests``, ``pipeline_run_id``,
+    ``checkpoint_uri``, ``git_commit``, ``base_model``, ``gate_decision``) and the MLflow
+    ``run_id``, ``source``, ``status`` and ``created``. ``format_lineage`` prints it.
+
+    Raises:
+        ModelError: no such version or alias.
     """
+    match = _MODEL_URI.match(str(reference))
+    model_name = match["name"] if match else model_name
     tracking = resolve_tracking_uri(tracking_uri)
-    number = resolve_version(version, tracking_uri=tracking, model_name=model_name)
+    number = resolve_version(reference, tracking_uri=tracking, model_name=model_name)
     with _registry_errors(tracking, f"read {model_name} version {number}"):
         found = client(tracking).get_model_version(model_name, number)
     created = datetime.fromtimestamp(found.creation_timestamp / 1000, tz=UTC)
-    return {
-        "model": model_name,
-        "version": str(found.version),
-        "aliases": sorted(found.aliases),
-        "model_uri": f"models:/{model_name}/{found.version}",
-        "status": found.status,
-        "created": created.isoformat(timespec="seconds"),
-        "run_id": found.run_id,
-        "source": found.source,
-        **Lineage.from_tags(found.tags).model_dump(),
-    }
+    return ModelVersion(
+        name=model_name,
+        version=str(found.version),
+        aliases=tuple(sorted(found.aliases)),
+        lineage=_lineage_of(
+            found.tags,
+            run_id=found.run_id,
+            source=found.source,
+            status=found.status,
+            created=created.isoformat(timespec="seconds"),
+        ),
+    )
+
+
+def _lineage_of(tags: Mapping[str, str], **facts: str | None) -> dict:
+    """The ``Lineage`` fields from a version's tags, plus MLflow's own facts about it."""
+    return {**Lineage.from_tags(tags).model_dump(), **facts}
 
 
 def _log_guard_model(model_dir: Path, tags: Mapping[str, str]):
@@ -402,16 +392,6 @@ def _wait_until_ready(mlflow_client, model_name: str, version: str) -> None:
         if status == "FAILED_REGISTRATION" or time.monotonic() > deadline:
             raise ModelError(f"{model_name} version {version} did not become READY ({status})")
         time.sleep(1)
-
-
-def _publish(staging: Path, target: Path) -> None:
-    """Rename the finished download into place; a folder already there is complete (only
-    finished downloads are renamed), e.g. another process won the race, so it is kept."""
-    try:
-        staging.rename(target)
-    except OSError as exc:
-        if not (target / "MLmodel").is_file():
-            raise ModelError(f"cannot move the downloaded model to {target}: {exc}") from exc
 
 
 def _artifact_path(model_folder: Path, key: str) -> str:

@@ -10,14 +10,15 @@ half-imported modules. The artifacts are used by duck typing (``log_metric``, ``
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
+from libra_guard.atomic import write_file_atomic
+from libra_guard.settings import Settings
 from libra_guard.tracking import runs
 from libra_guard.training.config import TrainConfig
 from libra_guard.training.curve import TrainingCurve
-from libra_guard.training.runner import StageOutcome
+from libra_guard.training.publish import StageOutcome
 
 
 def report_stage(
@@ -48,13 +49,12 @@ def report_stage(
         metrics.log_metric(name, value)
     # The figures travel as metadata; the file also makes the artifact exist on disk, which
     # the local runner's cache requires before it reuses this step.
-    Path(metrics.path).parent.mkdir(parents=True, exist_ok=True)
-    Path(metrics.path).write_text(json.dumps(figures), encoding="utf-8")
+    write_file_atomic(metrics.path, json.dumps(figures))
     model.metadata.update(
         {**figures, "method": outcome.method, "rows": outcome.rows, "base_model": config.base}
     )
     model.metadata["data_sha256"] = digests
-    parent_run_id = os.environ.get("LIBRA_MLFLOW_PARENT_RUN_ID", "")
+    parent_run_id = Settings().mlflow_parent_run_id
     if parent_run_id:
         runs.log_stage(
             parent_run_id,

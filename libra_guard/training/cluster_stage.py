@@ -17,7 +17,6 @@ included, once the step has published the model, as the local mode removes its w
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -32,7 +31,8 @@ from libra_guard.kube.wiring import RayJobPods
 from libra_guard.settings import Settings
 from libra_guard.signals import sigterm_raises
 from libra_guard.training.config import StageName, TrainConfig
-from libra_guard.training.runner import STAGE_INFO, StageOutcome, run_stage
+from libra_guard.training.publish import STAGE_INFO, StageOutcome, read_stage_outcome
+from libra_guard.training.runner import run_stage
 from libra_guard.training.stage_spec import (
     StageSpec,
     StageWork,
@@ -225,11 +225,7 @@ def _upload_inputs(
 
 
 def _outcome(stage_dir: Path, *, skipped: bool = False) -> StageOutcome:
-    try:
-        info = json.loads((stage_dir / STAGE_INFO).read_text(encoding="utf-8"))
-        return StageOutcome(**{**info, "model_dir": str(stage_dir.resolve()), "skipped": skipped})
-    except (OSError, ValueError, TypeError) as exc:
-        raise ModelError(f"{stage_dir / STAGE_INFO} is not a stage record: {exc}") from exc
+    return read_stage_outcome(stage_dir, skipped=skipped)
 
 
 def _artifact_root(settings: Settings) -> str:

@@ -31,7 +31,6 @@ import ray.train.torch
 import torch
 import transformers
 
-from libra_guard.data.schema import GuardRow
 from libra_guard.modeling.base_models import materialize_base
 from libra_guard.modeling.factory import load_causal_lm, load_tokenizer
 from libra_guard.modeling.features import (
@@ -40,7 +39,7 @@ from libra_guard.modeling.features import (
     encode_row,
     truncation_note,
 )
-from libra_guard.modeling.lora import LoraSettings, apply_lora
+from libra_guard.modeling.lora import apply_lora
 from libra_guard.training.checkpoint import (
     MODEL_DIR,
     load_training_state,
@@ -48,6 +47,7 @@ from libra_guard.training.checkpoint import (
     save_training_state,
 )
 from libra_guard.training.curve import CurvePoint, TrainingCurve
+from libra_guard.training.loop_config import StageLoopConfig
 from libra_guard.training.loss import guard_loss
 from libra_guard.training.precision import autocast, enable_gradient_checkpointing, weight_dtype
 from libra_guard.training.selection import BestWeights, Validator
@@ -57,53 +57,54 @@ from libra_guard.training.selection import BestWeights, Validator
 LENGTH_WINDOW = 8
 
 
-def train_stage_per_worker(config: dict[str, Any]) -> None:
-    """Train one stage. ``config`` is built by ``runner.stage_loop_config``."""
+def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
+    """Train one stage; ``loop_dict`` is a ``StageLoopConfig`` (``loop_config``) as a dict."""
+    config = StageLoopConfig.model_validate(loop_dict)
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     # Threads: as configured, else this node's CPUs shared among its workers.
-    threads = config["threads"] or max(1, (os.cpu_count() or 1) // context.get_local_world_size())
+    threads = config.threads or max(1, (os.cpu_count() or 1) // context.get_local_world_size())
     torch.set_num_threads(threads)
-    torch.manual_seed(config["seed"] + rank)
+    torch.manual_seed(config.seed + rank)
     device = ray.train.torch.get_device()
     transformers.utils.logging.disable_progress_bar()
     _quiet_ray_report_log()
     warnings.filterwarnings("ignore", category=FutureWarning)
     # An s3:// base is fetched once per node (a file lock), verified against its manifest.
-    source = materialize_base(config["model_source"], Path(config["model_cache"]))
+    source = materialize_base(config.model_source, Path(config.model_cache))
     tokenizer = load_tokenizer(source)
-    model = load_causal_lm(source, dtype=weight_dtype(config["method"], device))
-    if config.get("gradient_checkpointing"):
+    model = load_causal_lm(source, dtype=weight_dtype(config.method, device))
+    if config.gradient_checkpointing:
         enable_gradient_checkpointing(model)
-    if config["method"] == "lora":
-        model = apply_lora(model, LoraSettings.model_validate(config["lora"]))
+    if config.method == "lora":
+        model = apply_lora(model, config.lora)
     model.train()
-    rows = [GuardRow.model_validate(row) for row in config["rows"]]
-    examples = [encode_row(tokenizer, row, config["max_length"]) for row in rows]
-    note = truncation_note(examples, config["max_length"])
+    rows = config.rows
+    examples = [encode_row(tokenizer, row, config.max_length) for row in rows]
+    note = truncation_note(examples, config.max_length)
     if note and rank == 0:
-        print(f"[{config['stage']}] {note}", flush=True)
+        print(f"[{config.stage}] {note}", flush=True)
 
-    global_batch = config["batch_size"] * world
+    global_batch = config.batch_size * world
     steps_per_epoch = math.ceil(len(examples) / global_batch)
-    total_steps = max(1, math.ceil(config["epochs"] * steps_per_epoch))
+    total_steps = max(1, math.ceil(config.epochs * steps_per_epoch))
     trainable = [param for param in model.parameters() if param.requires_grad]
     optimizer = torch.optim.AdamW(
         trainable,
-        lr=config["learning_rate"],
-        weight_decay=config["weight_decay"],
+        lr=config.learning_rate,
+        weight_decay=config.weight_decay,
         betas=(0.9, 0.95),
     )
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_cosine(config["warmup_steps"], total_steps)
+        optimizer, _warmup_cosine(config.warmup_steps, total_steps)
     )
 
     # Every rank knows when validation is due (it reports then, and reports are barriers);
     # only rank 0 scores, since every rank holds the same weights.
-    validator = Validator.from_config(config["validation"], tokenizer) if rank == 0 else None
+    validator = Validator.of_sets(config.validation, tokenizer) if rank == 0 else None
     best = BestWeights()
     eval_steps = (
-        _eval_steps(steps_per_epoch, config["evals_per_epoch"]) if config["validation"] else set()
+        _eval_steps(steps_per_epoch, config.evals_per_epoch) if config.validation else set()
     )
 
     start_step = 0
@@ -116,13 +117,13 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
             curve = TrainingCurve.load(Path(folder))
         if rank == 0:
             print(
-                f"[{config['stage']}] resuming from checkpoint at step {start_step}/{total_steps}",
+                f"[{config.stage}] resuming from checkpoint at step {start_step}/{total_steps}",
                 flush=True,
             )
 
     ddp_model = ray.train.torch.prepare_model(model)
     progress = _Progress(
-        config["stage"], total_steps, start_step, global_batch, rank, config["report_every"]
+        config.stage, total_steps, start_step, global_batch, rank, config.report_every
     )
     for step in range(start_step, total_steps):
         step_began = time.perf_counter()
@@ -131,7 +132,7 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
             key: value.to(device) for key, value in collate(batch, _pad_id(tokenizer)).items()
         }
         with autocast(device):
-            loss = guard_loss(ddp_model, tensors, config["prompt_loss_weight"])
+            loss = guard_loss(ddp_model, tensors, config.prompt_loss_weight)
         loss.objective.backward()
         torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
@@ -155,7 +156,7 @@ def train_stage_per_worker(config: dict[str, Any]) -> None:
             best.offer(result, done, model)
             model.train()
             progress.validated(done, result, best)
-        checkpoint_due = done == total_steps or done % config["checkpoint_every"] == 0
+        checkpoint_due = done == total_steps or done % config.checkpoint_every == 0
         if checkpoint_due or validation_due or progress.report_due(done):
             metrics = {
                 **progress.report(done, scheduler.get_last_lr()[0], start_step),
@@ -231,16 +232,16 @@ def _batch_for_step(
     examples: list[TrainingExample],
     step: int,
     steps_per_epoch: int,
-    config: dict[str, Any],
+    config: StageLoopConfig,
     rank: int,
     world: int,
 ) -> list[TrainingExample]:
     """This worker's rows of global step ``step``: a seeded shuffle per epoch, wrapped to a
     whole number of global batches, sorted by length inside small windows."""
     epoch, position = divmod(step, steps_per_epoch)
-    generator = torch.Generator().manual_seed(config["seed"] * 1_000_003 + epoch)
+    generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
     order = torch.randperm(len(examples), generator=generator).tolist()
-    per_worker = config["batch_size"]
+    per_worker = config.batch_size
     global_batch = per_worker * world
     order = (order * math.ceil(steps_per_epoch * global_batch / len(order)))[
         : steps_per_epoch * global_batch

@@ -9,6 +9,10 @@ the same command again skips finished stages and resumes an unfinished one from 
 but only when the stage's run key (``run_key.py``: settings, data digest, starting model) is the
 same; otherwise it stops with the reason, and ``restart=True`` (``--restart``) starts fresh.
 
+This module is the Ray wiring (one ``TorchTrainer`` per stage); the curriculum's data rules
+(validation holdout, replay) are ``curriculum``, publishing and the stage record are
+``publish``, and what the workers receive is ``loop_config.StageLoopConfig``.
+
 Usage (the CLI wraps this)::
 
     libra-guard train --stage1 synth.jsonl --stage2 real.jsonl --out runs/guard       # 1 worker
@@ -20,27 +24,32 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import shutil
-import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from libra_guard.data.schema import GuardRow
-from libra_guard.data.split import split_by_question
 from libra_guard.errors import ModelError
 from libra_guard.modeling.base_models import is_s3, s3_worker_env
-from libra_guard.modeling.factory import build_tiny_base, replace_folder
+from libra_guard.modeling.factory import build_tiny_base
 from libra_guard.modeling.features import training_target
 from libra_guard.modeling.presets import is_preset
 from libra_guard.modeling.prompt import build_user_message
 from libra_guard.settings import Settings
 from libra_guard.training.checkpoint import MODEL_DIR
 from libra_guard.training.config import StageName, TrainConfig
+from libra_guard.training.curriculum import stage2_inputs
 from libra_guard.training.curve import CURVE_FILE, TrainingCurve
 from libra_guard.training.loop import train_stage_per_worker
+from libra_guard.training.loop_config import stage_loop_config
+from libra_guard.training.publish import (
+    STAGE_INFO,
+    StageOutcome,
+    publish_final,
+    publish_model,
+    read_stage_outcome,
+)
 from libra_guard.training.ray_runtime import ensure_ray
 from libra_guard.training.run_key import (
     base_run_key,
@@ -54,28 +63,6 @@ from libra_guard.training.run_key import (
     write_key_file,
 )
 from libra_guard.training.storage import checkpoint_storage
-
-STAGE_INFO = "libra_guard_stage.json"
-PROVENANCE = "libra_guard.json"
-
-
-@dataclass(frozen=True)
-class StageOutcome:
-    """What one stage produced."""
-
-    name: str
-    method: str
-    rows: int
-    model_dir: str
-    steps: int
-    final_loss: float
-    samples_per_s: float
-    seconds: float
-    resumed_from_step: int
-    skipped: bool = False
-    best_step: int | None = None
-    best_val_accuracy: float | None = None
-    run_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,97 +147,11 @@ def run_stage(
     return _run_stage(name, config, rows, source, out_dir, settings, log, validation=validation)
 
 
-def publish_final(
-    config: TrainConfig,
-    stages: Sequence[StageOutcome],
-    final_dir: Path,
-    data_digests: dict | None = None,
-) -> Path:
-    """Copy the last stage's model to ``final_dir`` with ``libra_guard.json`` provenance."""
-    final_dir = Path(final_dir)
-    provenance = {
-        "base_model": config.base,
-        "preset": config.base if is_preset(config.base) else None,
-        "stages": [asdict(stage) for stage in stages],
-        "data_digests": data_digests or {},
-        "config": config.model_dump(mode="json"),
-        "versions": _versions(),
-    }
-    _publish(Path(stages[-1].model_dir), final_dir, {PROVENANCE: provenance})
-    return final_dir
-
-
 def _start_ray(settings: Settings) -> None:
     # Ray Train V2 copies worker prints into its log AND the console (each line twice);
     # propagated to the workers by Ray Train.
     os.environ.setdefault("RAY_TRAIN_ENABLE_PRINT_PATCH", "0")
     ensure_ray(settings)
-
-
-def with_replay(
-    rows: Sequence[GuardRow], earlier: Sequence[GuardRow], fraction: float, seed: int
-) -> list[GuardRow]:
-    """``rows`` plus a seeded sample of ``earlier`` rows, ``fraction`` times as many as ``rows``
-    (capped at all of ``earlier``), shuffled together so every batch mixes both."""
-    count = min(len(earlier), round(fraction * len(rows)))
-    if count == 0:
-        return list(rows)
-    rng = random.Random(seed)
-    mixed = [*rows, *rng.sample(list(earlier), count)]
-    rng.shuffle(mixed)
-    return mixed
-
-
-@dataclass(frozen=True)
-class Holdout:
-    """Stage 2's training rows, the stage-1 rows replay may draw from, and validation sets."""
-
-    rows: list[GuardRow]
-    replay_pool: list[GuardRow]
-    validation: dict[str, list[GuardRow]]
-
-
-def validation_holdout(
-    rows: Sequence[GuardRow], earlier: Sequence[GuardRow], config: TrainConfig
-) -> Holdout:
-    """Hold ``config.stage2_validation`` of the stage-2 questions out of training (split by
-    question, so no question is on both sides) as the ``stage2`` validation set.
-
-    With replay on, as many stage-1 rows as that set holds (at most half of them) leave the
-    replay pool and form the ``stage1`` set: they were seen in stage 1, so they measure
-    forgetting rather than generalisation, which is what rehearsal is there to prevent.
-    Off (the default): every row trains and no validation set exists.
-    """
-    if config.stage2_validation <= 0 or not rows:
-        return Holdout(list(rows), list(earlier), {})
-    train, held = split_by_question(rows, config.stage2_validation, config.seed + 1)
-    if not held or not train:
-        return Holdout(list(rows), list(earlier), {})
-    validation = {"stage2": held}
-    pool = list(earlier)
-    if config.stage2_replay > 0 and pool:
-        picked = set(
-            random.Random(config.seed + 2).sample(range(len(pool)), min(len(held), len(pool) // 2))
-        )
-        validation["stage1"] = [row for i, row in enumerate(pool) if i in picked]
-        pool = [row for i, row in enumerate(pool) if i not in picked]
-    return Holdout(train, pool, validation)
-
-
-def stage2_inputs(
-    stage2_rows: Sequence[GuardRow], stage1_rows: Sequence[GuardRow], config: TrainConfig, log=print
-) -> tuple[list[GuardRow], dict[str, list[GuardRow]]]:
-    """Stage 2's training rows (validation questions held out, stage-1 replay mixed in) and
-    its validation sets, as ``libra-guard train`` and the pipeline's ``finetune_guard`` use
-    them; says what it held out and mixed in."""
-    holdout = validation_holdout(stage2_rows, stage1_rows, config)
-    if holdout.validation:
-        sizes = ", ".join(f"{len(rows)} {name}" for name, rows in holdout.validation.items())
-        log(f"stage2: validation rows held out of training to pick the best weights: {sizes}")
-    mix = with_replay(holdout.rows, holdout.replay_pool, config.stage2_replay, config.seed)
-    if len(mix) > len(holdout.rows):
-        log(f"stage2: {len(mix) - len(holdout.rows)} stage-1 rows mixed in (replay)")
-    return mix, holdout.validation
 
 
 def guard_corpus(rows: Sequence[GuardRow]) -> Iterator[str]:
@@ -259,45 +160,6 @@ def guard_corpus(rows: Sequence[GuardRow]) -> Iterator[str]:
     for row in rows:
         yield "user\n" + build_user_message(row.question, row.response)
         yield "assistant\n" + training_target(row)
-
-
-def stage_loop_config(
-    name: StageName,
-    config: TrainConfig,
-    rows: Sequence[GuardRow],
-    source: str,
-    validation: Mapping[str, Sequence[GuardRow]] | None = None,
-    settings: Settings | None = None,
-) -> dict:
-    """The ``train_loop_config`` handed to every worker of one stage."""
-    stage = config.stage(name)
-    return {
-        "stage": name,
-        "model_source": source,
-        # Absolute: workers do not share the driver's working directory.
-        "model_cache": str(((settings or Settings()).state_dir / "models" / "bases").resolve()),
-        "rows": [row.to_json_dict() for row in rows],
-        "method": config.method(name),
-        "lora": config.lora.model_dump(mode="json"),
-        "epochs": stage.epochs,
-        "learning_rate": stage.learning_rate,
-        "batch_size": stage.batch_size,
-        "warmup_steps": stage.warmup_steps,
-        "weight_decay": stage.weight_decay,
-        "checkpoint_every": stage.checkpoint_every,
-        "max_length": config.max_length,
-        "seed": config.seed,
-        "threads": config.threads_per_worker,
-        "report_every": config.report_every,
-        "validation": {
-            set_name: [row.to_json_dict() for row in set_rows]
-            for set_name, set_rows in (validation or {}).items()
-            if set_rows
-        },
-        "evals_per_epoch": stage.evals_per_epoch,
-        "prompt_loss_weight": stage.prompt_loss_weight,
-        "gradient_checkpointing": config.gradient_checkpointing,
-    }
 
 
 def _prepare_base(config: TrainConfig, rows: Sequence[GuardRow], out_dir: Path, log) -> str:
@@ -333,13 +195,12 @@ def _run_stage(
 
     stage_dir = out_dir / name
     info_file = stage_dir / STAGE_INFO
-    loop_config = stage_loop_config(name, config, rows, source, validation, settings)
+    loop_config = stage_loop_config(name, config, rows, source, validation, settings).to_loop_dict()
     key = stage_run_key(name, loop_config, source)
     if info_file.is_file():
-        info = json.loads(info_file.read_text(encoding="utf-8"))
-        ensure_same_run(info.get("run_key"), key, what=f"the finished {name} in {stage_dir}")
+        ensure_same_run(recorded_key(stage_dir), key, what=f"the finished {name} in {stage_dir}")
         log(f"{name}: already finished in {stage_dir}, skipping")
-        return StageOutcome(**{**info, "skipped": True})
+        return read_stage_outcome(stage_dir, skipped=True)
     if not rows:
         raise ModelError(f"{name} has no training rows; pass a non-empty data file")
     storage = checkpoint_storage(config.storage_path, out_dir, name, settings)
@@ -392,7 +253,7 @@ def _run_stage(
     )
     with result.checkpoint.as_directory() as folder:
         curve = json.loads(TrainingCurve.load(Path(folder)).to_json())
-        _publish(
+        publish_model(
             Path(folder) / MODEL_DIR, stage_dir, {STAGE_INFO: asdict(outcome), CURVE_FILE: curve}
         )
     if outcome.best_step is not None:
@@ -452,35 +313,3 @@ def _fit(trainer, name: str, max_failures: int):
     if result.checkpoint is None:
         raise ModelError(f"{name} finished without a checkpoint; see the worker log above")
     return result
-
-
-def _publish(source: Path, target: Path, extra_json: dict[str, object]) -> None:
-    """Copy the model folder ``source`` to ``target`` with extra JSON files, atomically."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        shutil.copytree(source, staging, dirs_exist_ok=True)
-        for file_name, content in extra_json.items():
-            (staging / file_name).write_text(
-                json.dumps(content, ensure_ascii=False, indent=2), encoding="utf-8"
-            )
-        replace_folder(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _versions() -> dict[str, str]:
-    import peft
-    import ray
-    import torch
-    import transformers
-
-    import libra_guard
-
-    return {
-        "libra_guard": libra_guard.__version__,
-        "torch": torch.__version__,
-        "transformers": transformers.__version__,
-        "peft": peft.__version__,
-        "ray": ray.__version__,
-    }

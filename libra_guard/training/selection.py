@@ -49,13 +49,9 @@ class Validator:
         self.batch_size = batch_size
 
     @classmethod
-    def from_config(cls, validation: Mapping[str, list[dict]], tokenizer) -> Validator | None:
-        """A validator for the JSON rows of a loop config; ``None`` when there are none."""
-        sets = {
-            name: [GuardRow.model_validate(row) for row in rows]
-            for name, rows in (validation or {}).items()
-            if rows
-        }
+    def of_sets(cls, validation: Mapping[str, list[GuardRow]], tokenizer) -> Validator | None:
+        """A validator for the named validation sets; ``None`` when there are none."""
+        sets = {name: list(rows) for name, rows in (validation or {}).items() if rows}
         return cls(sets, tokenizer) if sets else None
 
     def score(self, model) -> ValidationResult:

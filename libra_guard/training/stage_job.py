@@ -31,7 +31,8 @@ from pathlib import Path
 from libra_guard.data.io import read_rows
 from libra_guard.errors import ConfigError, DataError, LibraGuardError
 from libra_guard.settings import Settings
-from libra_guard.training.runner import STAGE_INFO, StageOutcome, run_stage
+from libra_guard.training.publish import STAGE_INFO, StageOutcome
+from libra_guard.training.runner import run_stage
 from libra_guard.training.stage_spec import StageSpec, download_folder, read_spec, upload_folder
 
 

@@ -18,15 +18,13 @@ reader that sees it sees a whole model.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from libra_guard.atomic import staged_folder
 from libra_guard.errors import DataError
-from libra_guard.modeling.factory import replace_folder
 from libra_guard.settings import Settings
 from libra_guard.training.config import StageName, TrainConfig
 
@@ -126,17 +124,12 @@ def download_folder(uri: str, folder: Path, settings: Settings) -> Path:
     if not keys:
         raise DataError(f"nothing is stored under {uri}")
     folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    try:
+    with staged_folder(folder) as staging:
         for key in keys:
             relative = key[len(root) :].lstrip("/")
             local = staging / relative
             local.parent.mkdir(parents=True, exist_ok=True)
             _guarded(f"download {uri}", lambda k=key, p=local: fs.get_file(k, str(p)))
-        replace_folder(staging, folder)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
     return folder
 
 

@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from libra_guard.errors import LibraGuardError
+from libra_guard.tracking.model_version import ModelVersion
 from serving.rollout.smoke import SmokeItem, smoke_mismatches
 
 logger = logging.getLogger(__name__)
@@ -43,30 +44,35 @@ class RolloutError(LibraGuardError):
 
 @dataclass(frozen=True)
 class ModelTarget:
-    """A model version to serve: where its weights are and what the API reports about it."""
+    """A version to serve and where its replicas load it from.
 
-    name: str
-    version: str
-    model: str = field(metadata={"doc": "A model folder or a models:/ URI."})
-    aliases: tuple[str, ...] = ()
-    lineage: dict = field(default_factory=dict)
+    ``source`` is the pinned registry URI (``models:/libra-guard/3``) of a registered version,
+    resolved by each replica on its own node; only an unregistered model's source is a
+    folder path (``serving.model_source.target_of`` decides).
+    """
+
+    model: ModelVersion
+    source: str
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        return self.model.aliases
 
     @property
     def app_name(self) -> str:
         """The Serve application of this version, e.g. ``libra-guard-v3``."""
         return re.sub(r"[^A-Za-z0-9_-]", "-", f"{self.name}-v{self.version}")
 
-    def facts(self) -> dict:
-        """What ``GuardModel`` reports (its ``user_config.model``)."""
-        return {
-            "name": self.name,
-            "version": self.version,
-            "aliases": list(self.aliases),
-            "lineage": dict(self.lineage),
-        }
-
     def with_alias(self, alias: str) -> ModelTarget:
-        return replace(self, aliases=tuple(sorted({*self.aliases, alias})))
+        return replace(self, model=self.model.with_alias(alias))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ smoke set, the alias move and the record are the same everywhere):
   here.
 - ``LIBRA_RAY_ADDRESS`` set (or Ray already initialised in this process): the Serve
   instance of that cluster, e.g. the one ``libra-guard serve`` runs. The old version keeps
-  serving until the new one is proven.
+  serving until the new one is proven. Here too replicas get the pinned registry URI and
+  download the version on their own nodes.
 - neither: a temporary local Ray head for this call only (``mode: ephemeral``). The version is
   still started, smoked and answered over HTTP before ``champion`` moves, so ``champion`` only
   ever names a version that served; ``libra-guard serve`` then serves it for good.
@@ -29,11 +30,15 @@ step.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from libra_guard.atomic import write_file_atomic
+from libra_guard.data.io import read_rows
 from libra_guard.data.schema import GuardRow
+from libra_guard.evaluation.outputs import read_predictions
 from libra_guard.promotion.champion import (
     ChampionMovedError,
     check_champion,
@@ -42,12 +47,11 @@ from libra_guard.promotion.champion import (
 )
 from libra_guard.promotion.lock import promotion_lock
 from libra_guard.settings import Settings
-from libra_guard.tracking import registry
+from libra_guard.tracking import registry, runs
 from libra_guard.tracking.store import client, resolve_tracking_uri
 from serving.config import ServingConfig
-from serving.model_source import describe_registered
 from serving.rollout.base import ModelTarget, Rollout, RolloutResult, roll_out
-from serving.rollout.local import LocalServeRollout
+from serving.rollout.local import LocalServeRollout, replica_env
 from serving.rollout.rayservice import RayServiceRollout
 from serving.rollout.smoke import SmokeItem, smoke_set_from_evaluation
 
@@ -96,9 +100,7 @@ def deploy_registered(
     mode = "rayservice" if settings.serving_backend == "rayservice" else "local"
     try:
         if mode == "rayservice":
-            target = _registered_target(
-                version, f"models:/{registry.MODEL_NAME}/{version}", tracking_uri
-            )
+            target = _registered_target(version, tracking_uri)
             rollout = RayServiceRollout.from_settings(settings, config)
             result = roll_out_registered(
                 rollout, target, smoke, tracking_uri=tracking_uri, **options
@@ -112,6 +114,56 @@ def deploy_registered(
         record_outcome(failed, mode, tracking_uri=tracking_uri)
         raise
     record_outcome(result, mode, tracking_uri=tracking_uri)
+    return result, mode
+
+
+def deploy_step(
+    version: str,
+    test_data: str | Path,
+    evaluation: str | Path,
+    record: str | Path,
+    *,
+    config: ServingConfig,
+    host: str,
+    port: int,
+    smoke: tuple[int, float, float],
+    parent_run_id: str = "",
+    log=print,
+) -> tuple[RolloutResult, str]:
+    """The pipeline's ``deploy_guard`` step: ``deploy_registered`` with the smoke set from
+    the evaluation folder, the outcome written as JSON to ``record`` and logged as the
+    ``deploy_guard`` stage of ``parent_run_id`` (when given).
+
+    ``smoke``: (size, margin, tolerance) as ``deploy_registered`` takes them.
+    """
+    size, margin, tolerance = smoke
+    result, mode = deploy_registered(
+        version,
+        read_rows(test_data),
+        read_predictions(Path(evaluation)),
+        config=config,
+        host=host,
+        port=port,
+        smoke_size=size,
+        smoke_margin=margin,
+        smoke_tolerance=tolerance,
+    )
+    content = {**result.to_dict(), "mode": mode}
+    write_file_atomic(record, json.dumps(content, ensure_ascii=False, indent=2))
+    if parent_run_id:
+        runs.log_stage(
+            parent_run_id,
+            "deploy_guard",
+            params={"version": version, "mode": mode, "smoke_size": size},
+            metrics={"served": float(result.served), "rollout_seconds": result.seconds},
+            tags={"libra.rollout.reason": (result.reason or "ok")[:5000]},
+        )
+    for step in result.steps:
+        log(step)
+    if result.served:
+        log(f"version {version} serves ({mode}); champion moved to it")
+    else:
+        log(f"version {version} NOT deployed; the old version keeps serving: {result.reason}")
     return result, mode
 
 
@@ -130,14 +182,15 @@ def _roll_out_on_ray(
 
     from libra_guard.training.ray_runtime import ensure_ray
 
-    folder = registry.download_model(
-        f"models:/{registry.MODEL_NAME}/{version}", tracking_uri=tracking_uri
-    )
-    target = _registered_target(version, str(folder), tracking_uri)
-    ephemeral = not ray.is_initialized() and not Settings().ray_address
-    ensure_ray()
+    target = _registered_target(version, tracking_uri)
+    settings = Settings()
+    ephemeral = not ray.is_initialized() and not settings.ray_address
+    ensure_ray(settings)
     mode = "ephemeral" if ephemeral else "cluster"
-    rollout = LocalServeRollout(config, host=host, port=port)
+    env = replica_env(settings)
+    if tracking_uri:
+        env["MLFLOW_TRACKING_URI"] = tracking_uri
+    rollout = LocalServeRollout(config, host=host, port=port, replica_env=env)
     try:
         rollout.start_serve()
         return roll_out_registered(
@@ -148,18 +201,11 @@ def _roll_out_on_ray(
             ray.shutdown()
 
 
-def _registered_target(version: str, model: str, tracking_uri: str | None) -> ModelTarget:
-    """``version`` as a ``ModelTarget`` served from ``model`` (a folder or a registry URI),
-    described by its registry facts (aliases, lineage)."""
-    facts = registry.lineage(version, tracking_uri=tracking_uri)
-    description = describe_registered(facts, Path(model))
-    return ModelTarget(
-        name=description.name,
-        version=description.version,
-        model=model,
-        aliases=tuple(description.aliases),
-        lineage=description.lineage,
-    )
+def _registered_target(version: str, tracking_uri: str | None) -> ModelTarget:
+    """``version`` served from its pinned registry URI, which every replica resolves on its
+    own node; nothing is downloaded here."""
+    model = registry.describe(version, tracking_uri=tracking_uri)
+    return ModelTarget(model, model.uri)
 
 
 def roll_out_registered(

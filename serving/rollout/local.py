@@ -26,9 +26,10 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from libra_guard.settings import Settings
 from serving.app import MODEL_DEPLOYMENT
 from serving.config import ServingConfig
 from serving.rollout.base import ModelTarget, Rollout, RolloutError, ServedVersion
@@ -37,11 +38,11 @@ from serving.rollout.serve_config import (
     API_APP,
     MODEL_IMPORT_PATH,
     api_app_config,
-    facts_of,
     model_app_config,
     model_app_of,
+    model_of,
     serve_document,
-    with_facts,
+    with_model,
     with_model_app,
 )
 
@@ -54,8 +55,28 @@ CONFIRMATIONS = 3
 _EXCEPTION_LINE = re.compile(r"^\s*[\w.]+(Error|Exception): ")
 
 
+def replica_env(settings: Settings) -> dict[str, str]:
+    """Environment for model replicas: where they resolve registry URIs and cache models.
+
+    On a Ray head of this machine (``LIBRA_RAY_ADDRESS`` unset) the replicas share this
+    process's registry and state dir, even when those came from a config file. On a joined
+    cluster they keep their own node's environment (its ``MLFLOW_TRACKING_URI`` and
+    ``LIBRA_STATE_DIR``): this machine's paths mean nothing there.
+    """
+    if settings.ray_address:
+        return {}
+    return {
+        "MLFLOW_TRACKING_URI": settings.tracking_uri,
+        "LIBRA_STATE_DIR": str(settings.state_dir.resolve()),
+    }
+
+
 class LocalServeRollout(Rollout):
-    """Rollout steps on the Serve instance of the Ray cluster this process is connected to."""
+    """Rollout steps on the Serve instance of the Ray cluster this process is connected to.
+
+    ``replica_env``: environment variables for the model replicas (``replica_env(settings)``
+    by default is the caller's business); each replica resolves its target's source there.
+    """
 
     def __init__(
         self,
@@ -67,6 +88,7 @@ class LocalServeRollout(Rollout):
         dashboard_url: str | None = None,
         deploy_timeout_s: float = 600.0,
         confirm_timeout_s: float = 60.0,
+        replica_env: Mapping[str, str] | None = None,
     ) -> None:
         self.config = config
         self.host = host
@@ -75,6 +97,7 @@ class LocalServeRollout(Rollout):
         self._dashboard_url = dashboard_url
         self._deploy_timeout_s = deploy_timeout_s
         self._confirm_timeout_s = confirm_timeout_s
+        self._replica_env = dict(replica_env or {})
         self._client = None
 
     @property
@@ -97,15 +120,16 @@ class LocalServeRollout(Rollout):
         model_app = model_app_of(api) if api else None
         if model_app is None:
             return None
-        return ServedVersion(model_app, facts_of(configs.get(model_app, {})).get("version"))
+        model = model_of(configs.get(model_app, {}))
+        return ServedVersion(model_app, model.version if model else None)
 
     def deploy(self, target: ModelTarget) -> None:
         read = self._configs()
         configs = dict(read)
         configs[target.app_name] = model_app_config(
             target.app_name,
+            target.source,
             target.model,
-            target.facts(),
             self.config,
             runtime_env=self._runtime_env(),
         )
@@ -149,7 +173,7 @@ class LocalServeRollout(Rollout):
         configs = dict(read)
         if target.app_name not in configs:
             raise RolloutError(f"{target.app_name} is not deployed")
-        configs[target.app_name] = with_facts(configs[target.app_name], target.facts())
+        configs[target.app_name] = with_model(configs[target.app_name], target.model)
         self._apply(configs, read)
         self._wait_described(target)
 
@@ -256,10 +280,9 @@ class LocalServeRollout(Rollout):
                 raise RolloutError(f"{app_name} was still being deleted after the timeout")
             time.sleep(POLL_S)
 
-    @staticmethod
-    def _runtime_env() -> dict:
+    def _runtime_env(self) -> dict:
         path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
-        return {"env_vars": {"PYTHONPATH": path}}
+        return {"env_vars": {**self._replica_env, "PYTHONPATH": path}}
 
 
 def dashboard_url() -> str:

@@ -68,16 +68,16 @@ from serving.rollout.serve_config import (
     API_APP,
     api_app_config,
     applications_of,
-    facts_of,
     is_smoke_app,
     model_app_config,
     model_app_of,
+    model_of,
     serving_config_of,
     smoke_api_app_config,
     smoke_app_name,
     smoke_route,
     with_applications,
-    with_facts,
+    with_model,
     with_model_app,
 )
 
@@ -187,7 +187,8 @@ class RayServiceRollout(Rollout):
         model_app = self._routed_app(apps)
         if model_app is None:
             return None
-        return ServedVersion(model_app, facts_of(apps.get(model_app, {})).get("version"))
+        model = model_of(apps.get(model_app, {}))
+        return ServedVersion(model_app, model.version if model else None)
 
     def deploy(self, target: ModelTarget) -> None:
         current = self._read()
@@ -200,8 +201,8 @@ class RayServiceRollout(Rollout):
         added = [
             model_app_config(
                 target.app_name,
+                target.source,
                 target.model,
-                target.facts(),
                 config,
                 runtime_env=serving.get("runtime_env"),
             ),
@@ -250,7 +251,8 @@ class RayServiceRollout(Rollout):
         self._wait_running([self.api_app], generation)
         # The API application was RUNNING before this write: only the served version shows
         # that the new routing is applied.
-        version = facts_of(apps.get(app_name, {})).get("version")
+        routed = model_of(apps.get(app_name, {}))
+        version = routed.version if routed else None
         if version is not None:
             self._wait_described(
                 lambda model: model.get("version") == version, f"version {version}"
@@ -267,7 +269,7 @@ class RayServiceRollout(Rollout):
         if target.app_name not in apps:
             raise RolloutError(f"{target.app_name} is not in serveConfigV2 of {self.resource}")
         document = with_applications(
-            current.document, [with_facts(apps[target.app_name], target.facts())]
+            current.document, [with_model(apps[target.app_name], target.model)]
         )
         generation = self._write(current, document, f"relabel {target.app_name}")
         self._wait_running([target.app_name], generation)

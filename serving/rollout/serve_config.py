@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pydantic import ValidationError
 
+from libra_guard.tracking.model_version import ModelVersion
 from serving.app import API_DEPLOYMENT, MODEL_DEPLOYMENT
 from serving.config import ServingConfig
 
@@ -48,19 +49,20 @@ def api_app_config(
 
 def model_app_config(
     app_name: str,
-    model: str,
-    facts: dict,
+    source: str,
+    model: ModelVersion,
     config: ServingConfig,
     *,
     runtime_env: dict | None = None,
 ) -> dict:
-    """One model application: ``model`` (folder or ``models:/`` URI) described by ``facts``."""
+    """One model application: replicas load ``source`` (a pinned ``models:/`` URI, or an
+    unregistered model's folder) and report ``model``."""
     app = {
         "name": app_name,
         "route_prefix": None,
         "import_path": MODEL_IMPORT_PATH,
-        "args": {"model": model, "serving": config.model_dump(mode="json")},
-        "deployments": [{"name": MODEL_DEPLOYMENT, "user_config": {"model": facts}}],
+        "args": {"model": source, "serving": config.model_dump(mode="json")},
+        "deployments": [{"name": MODEL_DEPLOYMENT, "user_config": {"model": model.to_dict()}}],
     }
     if runtime_env:
         app["runtime_env"] = runtime_env
@@ -95,20 +97,23 @@ def with_model_app(api_app: dict, model_app: str) -> dict:
     return {**api_app, "deployments": deployments}
 
 
-def with_facts(model_app: dict, facts: dict) -> dict:
-    """A copy of a model application config that reports ``facts``."""
+def with_model(model_app: dict, model: ModelVersion) -> dict:
+    """A copy of a model application config that reports ``model``."""
     deployments = [dict(d) for d in model_app.get("deployments", [])]
     for deployment in deployments:
         if deployment.get("name") == MODEL_DEPLOYMENT:
-            deployment["user_config"] = {"model": facts}
+            deployment["user_config"] = {"model": model.to_dict()}
     return {**model_app, "deployments": deployments}
 
 
-def facts_of(model_app: dict) -> dict:
+def model_of(model_app: dict) -> ModelVersion | None:
+    """The ``ModelVersion`` a model application reports, or ``None`` when it names none."""
     for deployment in model_app.get("deployments", []):
         if deployment.get("name") == MODEL_DEPLOYMENT:
-            return dict((deployment.get("user_config") or {}).get("model") or {})
-    return {}
+            values = (deployment.get("user_config") or {}).get("model")
+            if isinstance(values, dict) and "name" in values and "version" in values:
+                return ModelVersion.from_dict(values)
+    return None
 
 
 # -- the smoke route (RayService rollouts) -------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from libra_guard.kube.wiring import EnvWiring
+from libra_guard.tracking.model_version import ModelVersion
 from serving.config import ServingConfig
 from serving.rollout.base import ModelTarget
 from serving.rollout.serve_config import api_app_config, model_app_config, serve_document
@@ -303,17 +304,16 @@ def test_serve_config_is_what_serving_rollout_builds(helm, values, set_values):
         node[leaf] = yaml.safe_load(value)
     model = merged["model"]
     target = ModelTarget(
-        name=model["name"],
-        version=str(model["version"]),
-        model=model["uri"] or f"models:/{model['name']}/{model['version']}",
-        aliases=tuple(model["aliases"]),
-        lineage=model["lineage"],
+        ModelVersion(
+            model["name"], str(model["version"]), tuple(model["aliases"]), model["lineage"]
+        ),
+        model["uri"] or f"models:/{model['name']}/{model['version']}",
     )
     config = ServingConfig.model_validate(merged["serving"])
     expected = serve_document(
         [
             api_app_config(target.app_name, config),
-            model_app_config(target.app_name, target.model, target.facts(), config),
+            model_app_config(target.app_name, target.source, target.model, config),
         ],
         host="0.0.0.0",
         port=merged["serve"]["port"],

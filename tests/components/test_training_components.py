@@ -20,6 +20,8 @@ from components.pretrain_guard import pretrain_guard
 from components.register_guard import register_guard
 from libra_guard.modeling.judge import GuardJudge
 from libra_guard.promotion.champion import compared_champion
+from libra_guard.promotion.gate import ChampionComparison, GateDecision, GateThresholds
+from libra_guard.steps.gate import GateOutcome, write_decision
 from libra_guard.tracking import registry
 from tests.components.conftest import artifact
 from tests.pipelines.tiny import tiny_config
@@ -121,9 +123,14 @@ def test_register_makes_a_challenger_only(
     parent = runs.start_pipeline_run("run-1", experiment="register-test")
     decision = artifact(Artifact, tmp_path / "decision")
     levels = {"safe_below": 0.25, "unsafe_from": 0.75, "precision": 0.9}
-    Path(decision.path).write_text(
-        json.dumps({"passed": True, "summary": "pass: ok", "levels": levels}), "utf-8"
+    passed = GateDecision(
+        passed=True,
+        checks=(),
+        comparison=ChampionComparison("no_champion"),
+        reasons=("ok",),
+        thresholds=GateThresholds(),
     )
+    write_decision(GateOutcome(passed, levels=levels), decision.path, tmp_path / "report.md")
     arguments = {
         "guard_model": trained.guard,
         "test_data": trained.data["test"],
@@ -135,7 +142,7 @@ def test_register_makes_a_challenger_only(
     assert registry.alias_version("challenger", tracking_uri=uri) == version
     # champion moves in deploy_guard, once the version serves.
     assert registry.alias_version("champion", tracking_uri=uri) is None
-    chain = registry.lineage(version, tracking_uri=uri)
+    chain = registry.describe(version, tracking_uri=uri).lineage
     assert chain["gate_decision"] == "pass: ok"
     # The calibrated three-level thresholds are stored with the version.
     assert chain["levels"] == levels

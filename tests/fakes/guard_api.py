@@ -39,8 +39,8 @@ import yaml
 from serving.rollout.serve_config import (
     API_IMPORT_PATH,
     applications_of,
-    facts_of,
     model_app_of,
+    model_of,
 )
 from tests.fakes.kube_api import FakeKubeApi
 from tests.fakes.loopback import LoopbackHttp
@@ -174,7 +174,7 @@ class FakeGuardCluster:
         model_app = model_app_of(ingress)
         if ingress["name"] not in running or model_app not in running:
             return 503, {"error": "model_unavailable", "message": f"{model_app} is not running"}
-        facts = facts_of(apps[model_app])
+        facts = model_of(apps[model_app]).to_dict()
         if method == "GET" and rest == "/v1/model":
             return 200, {**facts, "source": apps[model_app]["args"]["model"]}
         if method == "POST" and rest == "/v1/moderate":

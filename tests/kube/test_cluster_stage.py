@@ -28,7 +28,7 @@ from libra_guard.training.cluster_stage import (
     train_stage,
 )
 from libra_guard.training.config import TrainConfig
-from libra_guard.training.runner import STAGE_INFO, StageOutcome
+from libra_guard.training.publish import STAGE_INFO, StageOutcome
 from libra_guard.training.stage_spec import StageWork, exists, read_spec, upload_folder
 from tests.kube.kuberay import GROUP, PLURAL, VERSION, KubeRayPlayer, Step, running, succeeded
 from tests.pipelines.tiny import TINY_DIMS

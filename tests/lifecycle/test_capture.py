@@ -17,7 +17,7 @@ from libra_guard.lifecycle.capture import (
     read_captures,
 )
 from serving.config import ServingConfig
-from serving.model_source import resolve_model
+from serving.model_source import target_of
 from serving.plain import running_plain_server
 from tests.serving.conftest import LIMITS, PAIRS, tiny_guard  # noqa: F401 (fixture)
 
@@ -75,7 +75,7 @@ def test_a_served_decision_is_captured_without_the_api_key(tiny_guard: Path, tmp
     # A buffer larger than the traffic: the record is written when the API shuts down.
     capture = CaptureConfig(uri=str(tmp_path / "cap"), rate=1.0, flush_items=1000)
     config = ServingConfig(**LIMITS, capture=capture)
-    with running_plain_server(resolve_model(str(tiny_guard)), config, api_key=key) as url:
+    with running_plain_server(target_of(str(tiny_guard)), config, api_key=key) as url:
         question, response, _ = PAIRS[1]
         answer = requests.post(
             f"{url}/v1/moderate",

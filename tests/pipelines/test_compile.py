@@ -91,7 +91,7 @@ def test_gpu_and_resources_are_baked_into_training_tasks(tmp_path: Path) -> None
 def test_example_config_loads() -> None:
     config = load_pipeline_config(REPO_ROOT / "configs" / "pipeline.yaml")
     assert config.experiment == "libra-guard"
-    assert config.gate["min_average_accuracy"] == pytest.approx(0.6)
+    assert config.gate.min_average_accuracy == pytest.approx(0.6)
 
 
 def test_bad_threshold_names_the_field(tmp_path: Path) -> None:

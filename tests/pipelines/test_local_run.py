@@ -19,7 +19,7 @@ def test_first_run_ends_with_a_champion_and_its_lineage(pipeline_runs: PipelineR
     assert first.reused_steps == []
     assert first.champion_version == "1"
     assert registry.alias_version("challenger", tracking_uri=uri) == "1"
-    chain = registry.lineage("champion", tracking_uri=uri)
+    chain = registry.describe("champion", tracking_uri=uri).lineage
     assert set(chain["dataset_digests"]) == {"stage1", "stage2", "test"}
     assert all(len(digest) == 64 for digest in chain["dataset_digests"].values())
     assert chain["checkpoint_uri"].endswith("finetune-guard/guard_model")

@@ -22,9 +22,9 @@ SCRIPT = textwrap.dedent(
     """
     import os, sys, time
     from libra_guard.settings import Settings
-    from pipelines.local_run import shared_ray
+    from libra_guard.training.ray_runtime import local_ray_head
 
-    with shared_ray(Settings(), print):
+    with local_ray_head(Settings(), print):
         print("ADDRESS", os.environ["LIBRA_RAY_ADDRESS"], flush=True)
         time.sleep(600)
     """

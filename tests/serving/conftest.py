@@ -11,7 +11,7 @@ from libra_guard.data.schema import SAFE, UNSAFE, GuardRow
 from libra_guard.modeling.factory import build_tiny_base
 from libra_guard.training.runner import guard_corpus
 from serving.config import ServingConfig
-from serving.model_source import resolve_model
+from serving.model_source import target_of
 from serving.plain import running_plain_server
 from tests.tiny import MICRO_DIMS
 
@@ -57,7 +57,7 @@ def serving_limits() -> ServingConfig:
 @pytest.fixture(scope="module")
 def plain_url(tiny_guard: Path, serving_limits: ServingConfig) -> Iterator[str]:
     """The API without auth, over the tiny guard, on a free loopback port."""
-    with running_plain_server(resolve_model(str(tiny_guard)), serving_limits) as url:
+    with running_plain_server(target_of(str(tiny_guard)), serving_limits) as url:
         yield url
 
 
@@ -65,6 +65,6 @@ def plain_url(tiny_guard: Path, serving_limits: ServingConfig) -> Iterator[str]:
 def secured_url(tiny_guard: Path, serving_limits: ServingConfig) -> Iterator[str]:
     """The same API with bearer auth on (key ``s3cret-key``)."""
     with running_plain_server(
-        resolve_model(str(tiny_guard)), serving_limits, api_key="s3cret-key"
+        target_of(str(tiny_guard)), serving_limits, api_key="s3cret-key"
     ) as url:
         yield url

@@ -16,7 +16,7 @@ from serving.backend import CANARY_FAILED, LocalBackend
 from serving.config import ServingConfig
 from serving.http_errors import ApiError
 from serving.judge_runner import ExplainBusy, JudgeRunner
-from serving.model_source import resolve_model
+from serving.model_source import target_of
 from serving.parsing import parse_moderation
 from serving.plain import running_plain_server
 from serving.schemas import ModelDescription, PublicModel
@@ -64,7 +64,7 @@ def test_the_key_is_stripped_of_surrounding_whitespace(monkeypatch) -> None:
 
 def test_servers_on_other_addresses_refuse_to_start_without_a_key(monkeypatch, tiny_guard) -> None:
     monkeypatch.delenv(API_KEY_ENV, raising=False)
-    model = resolve_model(str(tiny_guard))
+    model = target_of(str(tiny_guard))
     with (
         pytest.raises(ConfigError, match=API_KEY_ENV),
         running_plain_server(model, ServingConfig(), host="0.0.0.0"),
@@ -178,7 +178,7 @@ def test_a_slow_model_gets_a_504_naming_the_limit() -> None:
 
 @pytest.fixture(scope="module")
 def windowed_url(tiny_guard):
-    with running_plain_server(resolve_model(str(tiny_guard)), ServingConfig(max_windows=4)) as url:
+    with running_plain_server(target_of(str(tiny_guard)), ServingConfig(max_windows=4)) as url:
         yield url
 
 

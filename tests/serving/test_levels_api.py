@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from libra_guard.tracking.model_version import ModelVersion
 from serving.config import ServingConfig
-from serving.model_source import resolve_model
 from serving.plain import running_plain_server
-from serving.schemas import ModelDescription
+from serving.rollout.base import ModelTarget
 from tests.serving.conftest import PAIRS
 
 TIMEOUT = 30
@@ -33,11 +33,8 @@ def banded(plain_url: str, tiny_guard: Path, serving_limits: ServingConfig) -> I
     low, mid, high = (results[index]["score"] for index in order)
     assert low < mid < high, "the tiny guard should score three different texts differently"
     levels = {"safe_below": (low + mid) / 2, "unsafe_from": (mid + high) / 2, "precision": 0.9}
-    resolved = resolve_model(str(tiny_guard))
-    description = ModelDescription(
-        name="libra-guard", version="7", source=str(tiny_guard), lineage={"levels": levels}
-    )
-    calibrated = type(resolved)(resolved.folder, description)
+    version = ModelVersion(name="libra-guard", version="7", lineage={"levels": levels})
+    calibrated = ModelTarget(version, str(tiny_guard))
     with running_plain_server(calibrated, serving_limits) as url:
         yield url, order
 

@@ -19,6 +19,7 @@ from libra_guard.promotion.champion import (
 )
 from libra_guard.promotion.lock import LEASE_NAME
 from libra_guard.tracking import registry
+from libra_guard.tracking.model_version import ModelVersion
 from libra_guard.tracking.store import client
 from serving.rollout import rayservice
 from serving.rollout.base import ModelTarget, ServedVersion
@@ -53,7 +54,8 @@ class SlowPlatform(FakePlatform):
 
 
 def _target(version: str) -> ModelTarget:
-    return ModelTarget("libra-guard", version, f"/models/{version}", aliases=("challenger",))
+    model = ModelVersion("libra-guard", version, aliases=("challenger",))
+    return ModelTarget(model, f"/models/{version}")
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ import pytest
 
 from libra_guard.data.schema import SAFE, UNSAFE
 from libra_guard.errors import DataError
+from libra_guard.tracking.model_version import ModelVersion
 from serving.rollout.base import ModelTarget, Rollout, RolloutError, ServedVersion, roll_out
 from serving.rollout.smoke import SmokeItem, smoke_mismatches, smoke_set_from_evaluation
 from tests.serving.conftest import make_rows
@@ -61,7 +62,7 @@ SMOKE = [
     SmokeItem("a", "q1", "r1", UNSAFE, 0.9),
     SmokeItem("b", "q2", "r2", SAFE, 0.1),
 ]
-NEW = ModelTarget("libra-guard", "2", "/models/2", aliases=("challenger",))
+NEW = ModelTarget(ModelVersion("libra-guard", "2", aliases=("challenger",)), "/models/2")
 
 
 def promote(moved: list[str]):

@@ -19,6 +19,7 @@ import yaml
 
 from libra_guard.data.schema import SAFE, UNSAFE, GuardRow
 from libra_guard.tracking import registry
+from libra_guard.tracking.model_version import ModelVersion
 from libra_guard.tracking.store import client
 from serving.config import ServingConfig
 from serving.rollout import rayservice
@@ -26,7 +27,7 @@ from serving.rollout.base import ModelTarget, RolloutError, ServedVersion, roll_
 from serving.rollout.deploy import STATUS_TAG, deploy_registered
 from serving.rollout.guard_http import GuardHttp
 from serving.rollout.rayservice import RayServiceRollout, Timings
-from serving.rollout.serve_config import applications_of, facts_of, model_app_of
+from serving.rollout.serve_config import applications_of, model_app_of, model_of
 from serving.rollout.smoke import SmokeItem
 from tests.fakes.guard_api import GROUP, PLURAL, VERSION, FakeGuardCluster
 
@@ -62,7 +63,8 @@ SMOKE = [
 ]
 EXPECTED = {item.question: item.expected_score for item in SMOKE}
 NEW = ModelTarget(
-    "libra-guard", "2", "models:/libra-guard/2", aliases=("challenger",), lineage={"run": "r2"}
+    ModelVersion("libra-guard", "2", aliases=("challenger",), lineage={"run": "r2"}),
+    "models:/libra-guard/2",
 )
 FAST = Timings(
     poll_s=0.01, deploy_timeout_s=2.0, confirm_timeout_s=2.0, confirmations=2, request_timeout_s=5
@@ -137,7 +139,7 @@ def test_success_serves_the_new_version_and_retires_the_old(fake_kube, cluster) 
     # What the chart set for the serving version (GPUs, the registry's URI) carries over.
     assert new["args"]["serving"]["model_num_gpus"] == 1.0
     assert new["runtime_env"] == {"env_vars": {"MLFLOW_TRACKING_URI": "http://mlflow.ml:5000"}}
-    assert facts_of(new)["aliases"] == ["challenger", "champion"]
+    assert model_of(new).aliases == ("challenger", "champion")
     assert rollout.serving() == ServedVersion("libra-guard-v2", "2")
     # The smoke set went to the new version on its own route, in chunks of max_items (2),
     # the first one again after the 404.

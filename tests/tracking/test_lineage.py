@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from libra_guard.tracking.lineage import UNKNOWN, Lineage, format_lineage, git_commit
+from libra_guard.tracking.model_version import ModelVersion
 
 
 def test_lineage_round_trips_through_tags():
@@ -37,15 +38,16 @@ def test_git_commit_of_this_checkout_or_unknown_outside_a_repository(tmp_path):
 
 def test_format_lineage_lists_the_chain():
     text = format_lineage(
-        {
-            "model": "libra-guard",
-            "version": "2",
-            "aliases": ["champion"],
-            "model_uri": "models:/libra-guard/2",
-            "gate_decision": "pass: no champion yet",
-            "dataset_digests": {"stage1": "a" * 64},
-            "git_commit": "abc",
-        }
+        ModelVersion(
+            "libra-guard",
+            "2",
+            ("champion",),
+            {
+                "gate_decision": "pass: no champion yet",
+                "dataset_digests": {"stage1": "a" * 64},
+                "git_commit": "abc",
+            },
+        )
     )
     assert text.splitlines()[0] == "libra-guard version 2  (aliases: champion)"
     assert "  gate decision    pass: no champion yet" in text

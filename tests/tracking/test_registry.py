@@ -17,8 +17,8 @@ from libra_guard.tracking.registry import (
     CHAMPION,
     MODEL_NAME,
     alias_version,
+    describe,
     download_model,
-    lineage,
     log_and_register,
     set_alias,
 )
@@ -46,7 +46,7 @@ def test_register_download_by_alias_and_score_identically(
     log_seconds = time.perf_counter() - started
     assert registered.name == MODEL_NAME
     assert registered.version == "1"
-    assert registered.model_uri == "models:/libra-guard/1"
+    assert registered.uri == "models:/libra-guard/1"
     assert alias_version(CHALLENGER, tracking_uri=tracking_uri) == "1"
     assert alias_version(CHAMPION, tracking_uri=tracking_uri) is None
 
@@ -84,7 +84,7 @@ def test_version_one_of_another_registry_is_not_served_from_the_cache(
     first = download_model("1", tmp_path / "cache", tracking_uri=tracking_uri)
     second = download_model("1", tmp_path / "cache", tracking_uri=other_uri)
     assert first != second
-    assert lineage("1", tracking_uri=other_uri)["run_id"][:12] in second.parent.parent.name
+    assert describe("1", tracking_uri=other_uri).lineage["run_id"][:12] in second.parent.parent.name
 
 
 def test_second_version_leaves_champion_until_moved(tiny_guard, tracking_uri):
@@ -96,24 +96,24 @@ def test_second_version_leaves_champion_until_moved(tiny_guard, tracking_uri):
     assert alias_version(CHALLENGER, tracking_uri=tracking_uri) == "2"
     set_alias(second.version, CHAMPION, tracking_uri=tracking_uri)
     assert alias_version(CHAMPION, tracking_uri=tracking_uri) == "2"
-    assert lineage(first.version, tracking_uri=tracking_uri)["aliases"] == []
-    assert lineage(CHAMPION, tracking_uri=tracking_uri)["aliases"] == [CHALLENGER, CHAMPION]
+    assert describe(first.version, tracking_uri=tracking_uri).aliases == ()
+    assert describe(CHAMPION, tracking_uri=tracking_uri).aliases == (CHALLENGER, CHAMPION)
 
 
 def test_lineage_tags_round_trip(tiny_guard, tracking_uri):
     registered = log_and_register(tiny_guard, LINEAGE, tracking_uri=tracking_uri)
-    chain = lineage(registered.version, tracking_uri=tracking_uri)
+    described = describe(registered.version, tracking_uri=tracking_uri)
     for key, value in LINEAGE.items():
-        assert chain[key] == value
-    assert chain["version"] == "1"
-    assert chain["aliases"] == [CHALLENGER]
-    assert chain["run_id"] == registered.run_id
-    assert lineage("models:/libra-guard/1", tracking_uri=tracking_uri) == chain
+        assert described.lineage[key] == value
+    assert described.version == "1"
+    assert described.aliases == (CHALLENGER,)
+    assert described.run_id == registered.run_id
+    assert describe("models:/libra-guard/1", tracking_uri=tracking_uri) == described
 
 
 def test_missing_lineage_is_filled_from_the_model_folder(tiny_guard, tracking_uri):
     registered = log_and_register(tiny_guard, {"pipeline_run_id": "p-1"}, tracking_uri=tracking_uri)
-    chain = lineage(registered.version, tracking_uri=tracking_uri)
+    chain = describe(registered.version, tracking_uri=tracking_uri).lineage
     assert chain["base_model"] == "tiny"
     assert chain["dataset_digests"] == {"stage1": "a" * 64, "stage2": "b" * 64}
     assert chain["checkpoint_uri"] == str(tiny_guard.resolve())

@@ -12,7 +12,7 @@ from libra_guard.tracking.runs import stage_run_id, start_pipeline_run
 from libra_guard.tracking.stage_report import report_stage
 from libra_guard.training.config import TrainConfig
 from libra_guard.training.curve import CurvePoint, TrainingCurve
-from libra_guard.training.runner import StageOutcome
+from libra_guard.training.publish import StageOutcome
 
 
 class _Metrics:

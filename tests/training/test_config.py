@@ -64,11 +64,11 @@ def test_the_example_config_is_valid():
 
 
 def test_the_prompt_loss_weight_reaches_its_stage_loop_only(synth_rows):
-    from libra_guard.training.runner import stage_loop_config
+    from libra_guard.training.loop_config import stage_loop_config
 
     config = TrainConfig(stage2={"prompt_loss_weight": 0.1})
-    assert stage_loop_config("stage2", config, synth_rows[:2], "src")["prompt_loss_weight"] == 0.1
-    assert stage_loop_config("stage1", config, synth_rows[:2], "src")["prompt_loss_weight"] == 0.0
+    assert stage_loop_config("stage2", config, synth_rows[:2], "src").prompt_loss_weight == 0.1
+    assert stage_loop_config("stage1", config, synth_rows[:2], "src").prompt_loss_weight == 0.0
 
 
 @pytest.mark.parametrize("weight", [-0.1, 1.5])

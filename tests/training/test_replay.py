@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from libra_guard.training.config import TrainConfig
-from libra_guard.training.runner import stage2_inputs, with_replay
+from libra_guard.training.curriculum import stage2_inputs, with_replay
 
 
 def test_replay_adds_the_requested_share_of_stage1_rows(synth_rows) -> None:

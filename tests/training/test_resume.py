@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from libra_guard.data.io import write_jsonl
-from libra_guard.training.runner import STAGE_INFO
+from libra_guard.training.publish import STAGE_INFO
 
 pytestmark = pytest.mark.slow
 

@@ -44,7 +44,9 @@ def test_the_key_follows_data_settings_and_base_but_not_display_settings(synth_r
     config = small_config()
 
     def key(rows=synth_rows, cfg=config, source=SOURCE):
-        return stage_run_key("stage1", stage_loop_config("stage1", cfg, rows, source), source)
+        return stage_run_key(
+            "stage1", stage_loop_config("stage1", cfg, rows, source).to_loop_dict(), source
+        )
 
     assert key() == key()
     assert key(rows=synth_rows[:-1]) != key()
@@ -56,7 +58,9 @@ def test_the_key_follows_data_settings_and_base_but_not_display_settings(synth_r
 def test_a_finished_stage_from_other_data_is_refused_not_skipped(synth_rows, tmp_path):
     config = small_config()
     old = stage_run_key(
-        "stage1", stage_loop_config("stage1", config, synth_rows[:32], SOURCE), SOURCE
+        "stage1",
+        stage_loop_config("stage1", config, synth_rows[:32], SOURCE).to_loop_dict(),
+        SOURCE,
     )
     _finished(tmp_path, "stage1", old)
     with pytest.raises(RunMismatchError, match="trained from other data, settings or base"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from libra_guard.modeling.features import TrainingExample
 from libra_guard.training.loop import _batch_for_step, _warmup_cosine
 
@@ -19,7 +21,7 @@ def _ids(batch) -> list[int]:
 
 def test_one_worker_sees_every_row_once_per_epoch():
     examples = _examples(40)
-    config = {"seed": 1, "batch_size": 4}
+    config = SimpleNamespace(seed=1, batch_size=4)
     seen = [
         i for step in range(10) for i in _ids(_batch_for_step(examples, step, 10, config, 0, 1))
     ]
@@ -36,7 +38,7 @@ def test_one_worker_sees_every_row_once_per_epoch():
 
 def test_two_workers_split_each_global_batch():
     examples = _examples(30)  # not a multiple of the global batch (8): wraps around
-    config = {"seed": 0, "batch_size": 4}
+    config = SimpleNamespace(seed=0, batch_size=4)
     steps = 4
     for step in range(steps):
         first = _ids(_batch_for_step(examples, step, steps, config, 0, 2))

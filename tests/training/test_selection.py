@@ -10,7 +10,8 @@ from libra_guard.data.schema import UNSAFE
 from libra_guard.modeling.factory import build_tiny_base, load_causal_lm, load_tokenizer
 from libra_guard.modeling.judge import GuardJudge
 from libra_guard.training.config import TrainConfig
-from libra_guard.training.runner import guard_corpus, validation_holdout
+from libra_guard.training.curriculum import validation_holdout
+from libra_guard.training.runner import guard_corpus
 from libra_guard.training.selection import BestWeights, ValidationResult, Validator
 from tests.tiny import micro_dims
 
@@ -107,5 +108,5 @@ def test_validator_scores_each_set_like_the_verdict_evaluation(micro_model, synt
     assert result.accuracy_by_set == pytest.approx(expected)
     assert result.accuracy == pytest.approx((expected["real"] + expected["replay"]) / 2)
     assert result.log_loss > 0
-    assert Validator.from_config({}, tokenizer) is None
-    assert Validator.from_config({"real": []}, tokenizer) is None
+    assert Validator.of_sets({}, tokenizer) is None
+    assert Validator.of_sets({"real": []}, tokenizer) is None

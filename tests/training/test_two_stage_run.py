@@ -9,7 +9,8 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from libra_guard.modeling.judge import GuardJudge
 from libra_guard.training.curve import TrainingCurve
-from libra_guard.training.runner import PROVENANCE, train_guard
+from libra_guard.training.publish import PROVENANCE
+from libra_guard.training.runner import train_guard
 from tests.training.configs import small_config
 
 pytestmark = pytest.mark.slow

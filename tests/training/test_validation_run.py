@@ -8,7 +8,8 @@ import pytest
 
 from libra_guard.modeling.judge import GuardJudge
 from libra_guard.training.config import StageConfig
-from libra_guard.training.runner import PROVENANCE, STAGE_INFO, train_guard
+from libra_guard.training.publish import PROVENANCE, STAGE_INFO
+from libra_guard.training.runner import train_guard
 from tests.training.configs import small_config
 
 pytestmark = pytest.mark.slow

@@ -141,9 +141,7 @@ def guard_row(item: dict, source: str) -> GuardRow:
 
 def _write_report(report: dict, path: Path) -> None:
     import json
-    import os
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
-    os.replace(partial, path)
+    from libra_guard.atomic import write_file_atomic
+
+    write_file_atomic(path, json.dumps(report, ensure_ascii=False, indent=2))

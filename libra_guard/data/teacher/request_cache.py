@@ -12,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
+
+from libra_guard.atomic import write_file_atomic
 
 
 def request_key(url: str, body: dict) -> str:
@@ -40,9 +41,4 @@ class RequestCache:
 
     def put(self, key: str, reply: dict) -> None:
         """Store one reply atomically."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".partial")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(reply, stream, ensure_ascii=False)
-        os.replace(temporary, path)
+        write_file_atomic(self._path(key), json.dumps(reply, ensure_ascii=False))
