@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from libra_guard.errors import ConfigError
@@ -81,21 +82,48 @@ def free_port(host: str = "127.0.0.1") -> int:
         return int(probe.getsockname()[1])
 
 
+@dataclass(frozen=True)
+class LocalHead:
+    """Where a head started by ``local_ray_head`` answers, and its token."""
+
+    address: str
+    dashboard_url: str
+    auth_token: str
+
+    def env(self) -> dict[str, str]:
+        """What a process needs to join this head (Ray's own variables)."""
+        return {
+            "RAY_ADDRESS": self.address,
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN": self.auth_token,
+        }
+
+
 @contextlib.contextmanager
-def local_ray_head(settings: Settings, log: Callable[[str], None]) -> Iterator[None]:
-    """Start one local Ray head for the block, unless ``LIBRA_RAY_ADDRESS`` names one.
+def local_ray_head(
+    settings: Settings, log: Callable[[str], None], *, export_env: bool = True
+) -> Iterator[LocalHead | None]:
+    """Start one local Ray head for the block, unless ``LIBRA_RAY_ADDRESS`` names one (then
+    it yields None).
 
     ``ray start --head --block`` in its own process group: stopping it is a signal to that
-    group alone (``ray stop`` would stop every Ray on the machine). ``RAY_ADDRESS`` and
-    ``LIBRA_RAY_ADDRESS`` are set for the block (and inherited by subprocesses), so Ray's own
-    helpers (Ray Train's placement-group cleaner queries the state API) never have to guess
-    among other Ray instances on the machine.
+    group alone (``ray stop`` would stop every Ray on the machine). With ``export_env``,
+    ``RAY_ADDRESS`` and ``LIBRA_RAY_ADDRESS`` are set for the block (and inherited by
+    subprocesses), so Ray's own helpers (Ray Train's placement-group cleaner queries the
+    state API) never have to guess among other Ray instances on the machine.
+
+    A head started with ``ray start`` records its address in its temp dir
+    (``ray_current_cluster``), which is where Ray's job supervisor looks up the address it
+    hands each job's driver (``ray/dashboard/modules/job/job_supervisor.py``,
+    ``_get_driver_env_vars``). A head of ``ray.init()`` records none, and the supervisor then
+    falls back to any GCS process it finds on the machine: another user's Ray.
     """
     if settings.ray_address:
         log(f"steps join the Ray cluster at {settings.ray_address}")
-        yield
+        yield None
         return
     port = free_port()
+    dashboard_port = free_port()
     address = f"127.0.0.1:{port}"
     # A short private temp dir: Ray's socket paths must stay under ~107 characters, and
     # another Ray on this machine (the default /tmp/ray) must not be joined or disturbed.
@@ -110,18 +138,15 @@ def local_ray_head(settings: Settings, log: Callable[[str], None]) -> Iterator[N
         f"--temp-dir={temp_dir}",
         "--include-dashboard=true",
         "--dashboard-host=127.0.0.1",
-        f"--dashboard-port={free_port()}",
+        f"--dashboard-port={dashboard_port}",
         # The dashboard agent's default port (52365) is taken by any other Ray on the machine;
         # without its own, this head's job and log APIs would not start.
         f"--dashboard-agent-listen-port={free_port()}",
         "--disable-usage-stats",
     ]
     # Token authentication with a token of this run only: the head listens on a TCP port.
-    ray_env = {
-        "RAY_ADDRESS": address,
-        "RAY_AUTH_MODE": "token",
-        "RAY_AUTH_TOKEN": secrets.token_hex(32),
-    }
+    head_info = LocalHead(address, f"127.0.0.1:{dashboard_port}", secrets.token_hex(32))
+    ray_env = head_info.env()
     head = subprocess.Popen(
         command,
         env={**os.environ, **ray_env},
@@ -134,8 +159,9 @@ def local_ray_head(settings: Settings, log: Callable[[str], None]) -> Iterator[N
         with sigterm_raises():
             _wait_for_port(port, head)
             log(f"started a local Ray head at {address}; every step joins it")
-            with environment({**ray_env, "LIBRA_RAY_ADDRESS": address}):
-                yield
+            exported = {**ray_env, "LIBRA_RAY_ADDRESS": address} if export_env else {}
+            with environment(exported):
+                yield head_info
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(head.pid, signal.SIGTERM)

@@ -2,7 +2,12 @@
 
 Real: the step-side code, object storage through the S3 API (moto standing in for MinIO), the
 RayJob entrypoint (``python -m libra_guard.training.stage_job``) training the tiny model with
-Ray Train on a real Ray head, whose dashboard the follower reads with ``JobSubmissionClient``.
+Ray Train on a real Ray head of its own, whose dashboard the follower reads with
+``JobSubmissionClient``. That head is started as KubeRay starts a RayJob's head, with
+``ray start --head`` (``ray-operator/controllers/ray/common/pod.go``,
+``generateRayStartCommand``) and token authentication (the RayJob's ``authOptions``): a head
+of ``ray.init()`` records no address for Ray's job supervisor, which then hands the job's
+driver any other Ray found on the machine (the failure met beside a running ``make demo``).
 Stand-ins: ``fake_kube`` for the Kubernetes API server (none can run here) and, on it, a small
 operator that does what KubeRay does with a RayJob: resolves the pods' env from the ConfigMap
 and Secret, submits the entrypoint to the Ray head under the RayJob's ``jobId``, and mirrors the
@@ -20,11 +25,13 @@ from pathlib import Path
 import pytest
 
 from libra_guard.data.synth import generate
+from libra_guard.kube.ray_dashboard import RAY_TOKEN_ENV
 from libra_guard.kube.wiring import RayJobPods
 from libra_guard.modeling.judge import GuardJudge
 from libra_guard.settings import Settings
 from libra_guard.training.cluster_stage import run_stage_as_rayjob
 from libra_guard.training.config import TrainConfig
+from libra_guard.training.ray_runtime import local_ray_head
 from libra_guard.training.runner import prepare_base
 from libra_guard.training.stage_spec import StageWork, exists
 from tests.fakes.kube_api import FakeKubeApi
@@ -37,8 +44,9 @@ pytestmark = pytest.mark.slow
 class RayHeadOperator:
     """Plays KubeRay for RayJobs on the fake API server, with a real Ray head as the cluster."""
 
-    def __init__(self, api: FakeKubeApi, dashboard_url: str, job_tmp: Path) -> None:
+    def __init__(self, api: FakeKubeApi, dashboard_url: str, token: str, job_tmp: Path) -> None:
         self.api, self.dashboard_url, self.job_tmp = api, dashboard_url, job_tmp
+        self.headers = {"Authorization": f"Bearer {token}"}
         self.submitted: list[str] = []
         api.on(PLURAL, self._react)
 
@@ -64,7 +72,7 @@ class RayHeadOperator:
         deadline = time.monotonic() + 120
         while True:
             try:
-                client = JobSubmissionClient(f"http://{self.dashboard_url}")
+                client = JobSubmissionClient(f"http://{self.dashboard_url}", headers=self.headers)
                 client.submit_job(
                     entrypoint=entrypoint,
                     submission_id=spec["jobId"],
@@ -136,11 +144,19 @@ class RayHeadOperator:
         return True
 
 
-def test_stage_trains_on_a_real_ray_head_through_the_rayjob_path(
-    ray_address, fake_kube, artifact_bucket, moto_endpoint, tmp_path
-) -> None:
-    import ray
+@pytest.fixture
+def rayjob_head(monkeypatch):
+    """The RayJob's own Ray cluster: a ``ray start`` head with a token, as KubeRay's; the
+    follower reads its dashboard with the token (``LIBRA_RAY_AUTH_TOKEN``)."""
+    with local_ray_head(Settings(ray_address=None), print, export_env=False) as head:
+        assert head is not None
+        monkeypatch.setenv(RAY_TOKEN_ENV, head.auth_token)
+        yield head
 
+
+def test_stage_trains_on_a_real_ray_head_through_the_rayjob_path(
+    rayjob_head, fake_kube, artifact_bucket, moto_endpoint, tmp_path
+) -> None:
     from tests.kube.conftest import CapturedLog
 
     fake_kube.put_object(
@@ -158,7 +174,9 @@ def test_stage_trains_on_a_real_ray_head_through_the_rayjob_path(
     )
     job_tmp = tmp_path / "job-tmp"
     job_tmp.mkdir()
-    operator = RayHeadOperator(fake_kube, ray._private.worker._global_node.webui_url, job_tmp)
+    operator = RayHeadOperator(
+        fake_kube, rayjob_head.dashboard_url, rayjob_head.auth_token, job_tmp
+    )
     settings = Settings(
         training_backend="rayjob",
         artifact_root=f"s3://{artifact_bucket}/libra",
