@@ -28,11 +28,14 @@ def captured(uri: str) -> None:
     decisions = [
         Decision(f"如何处理第{i}号可疑转账？", f"第{i}号回答：请联系银行核实。", "response",
                  score, "不安全" if score >= 0.5 else "安全",
-                 "unsafe" if score >= 0.5 else "safe", MODEL)
+                 "unsafe" if score >= 0.5 else "safe", MODEL,
+                 "unsafe" if score >= 0.5 else "safe")
         for i, score in enumerate([0.05, 0.48, 0.52, 0.93, 0.55, 0.41, 0.12, 0.57, 0.46, 0.5])
     ]  # fmt: skip
     sink.offer(decisions, now=DAY)
-    sink.offer([Decision("这句话本身有害吗？", None, "prompt", 0.51, "不安全", "unsafe", MODEL)])
+    sink.offer(
+        [Decision("这句话本身有害吗？", None, "prompt", 0.51, "不安全", "unsafe", MODEL, "unsafe")]
+    )
     sink.flush()
 
 
