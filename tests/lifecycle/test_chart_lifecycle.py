@@ -16,7 +16,7 @@ from tests.charts.manifests import by_kind, render, render_error, validate_objec
 
 CHART = "libra-guard"
 ON = {
-    "serving": {"capture": {"uri": "s3://libra-captures/guard", "rate": 0.05}},
+    "capture": {"enabled": True, "existingSecret": "capture-keys", "rate": 0.05},
     "drift": {"enabled": True, "kfpHost": "http://ml-pipeline.kubeflow:8888"},
     "monitoring": {"podMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}}},
 }
@@ -86,9 +86,11 @@ def test_monitoring_capture_and_drift_when_enabled(helm, tmp_path) -> None:
 
 def test_drift_without_capture_fails_with_the_key_to_set(helm) -> None:
     error = render_error(CHART, set_values=("drift.enabled=true",))
-    assert "serving.capture.uri" in error
+    assert "capture.enabled" in error
 
 
-def test_a_capture_uri_that_is_not_s3_is_refused(helm) -> None:
-    error = render_error(CHART, set_values=("serving.capture.uri=/tmp/captures",))
-    assert "capture" in error and "uri" in error
+def test_a_capture_bucket_or_prefix_that_s3_would_refuse_is_refused(helm) -> None:
+    error = render_error(CHART, set_values=("capture.bucket=Not_A_Bucket",))
+    assert "/capture/bucket" in error
+    error = render_error(CHART, set_values=("capture.prefix=/guard/",))
+    assert "/capture/prefix" in error
