@@ -55,20 +55,19 @@ def pipeline_config(preset: str, rows: int, max_length: int) -> dict:
     stage = {"epochs": 0.6, "batch_size": 2, "warmup_steps": 1, "checkpoint_every": 100}
     return {
         "experiment": "libra-guard-scale",
-        "demo": {
+        "data": {
             "seed": 0,
             "stage1_rows": rows,
             "stage2_rows": rows,
             "test_rows_per_source": 10,
-            "eval_mode": "verdict",
-            "eval_batch_size": 4,
-            "train": {
-                "base": preset,
-                "max_length": max_length,
-                "report_every": 1,
-                "stage1": stage,
-                "stage2": stage,
-            },
+        },
+        "eval": {"mode": "verdict", "batch_size": 4},
+        "train": {
+            "base": preset,
+            "max_length": max_length,
+            "report_every": 1,
+            "stage1": stage,
+            "stage2": stage,
         },
         "gate": {
             "min_average_accuracy": 0.0,

@@ -26,9 +26,9 @@ def prepare_data(
     training for the test set, and digested (sha256 of a canonical serialisation).
 
     Args:
-        data_config: ``libra_guard.demo.DemoConfig`` fields (seed, stage1_rows, stage2_rows,
-            test_rows_per_source, real_data, real_test_fraction); ``train``, ``eval_mode``
-            and ``eval_batch_size`` are ignored here. Empty: the demo defaults.
+        data_config: ``libra_guard.data.preparation.DataConfig`` fields (seed, stage1_rows,
+            stage2_rows, test_rows_per_source, real_data, extra_real_data,
+            real_test_fraction, teacher_config). Empty: the defaults.
         stage1_data: output JSONL of synthetic stage-1 rows; metadata ``sha256``, ``rows``,
             ``quarantined``.
         stage2_data: output JSONL of stage-2 rows (the "hard" synthetic flavour, or the
@@ -42,12 +42,11 @@ def prepare_data(
         source_fingerprint: the sha256 of ``real_data``'s content (empty without real data);
             only part of the cache key, so a changed file is never served from the cache.
     """
-    from libra_guard.demo import DemoConfig
+    from libra_guard.data.preparation import DataConfig
     from libra_guard.settings import Settings
     from libra_guard.steps.prepare import log_prepared, prepare
 
-    ignored = {"train", "eval_mode", "eval_batch_size"}
-    config = DemoConfig.model_validate({k: v for k, v in data_config.items() if k not in ignored})
+    config = DataConfig.model_validate(data_config)
     settings = Settings()
     outputs = {"stage1": stage1_data, "stage2": stage2_data, "test": test_data}
     targets = {name: artifact.path for name, artifact in outputs.items()}

@@ -3,7 +3,8 @@
 Two kinds of values, kept apart because KFP treats them differently:
 
 - run-time values (data sizes, training and evaluation settings, gate thresholds, the MLflow
-  experiment) stay typed (``DemoConfig``, ``TrainConfig``, ``GateThresholds``) until
+  experiment) stay typed (``DataConfig``, ``TrainConfig``, ``EvalConfig``,
+  ``GateThresholds``, the same parts ``libra-guard demo`` composes) until
   ``arguments()`` dumps them into the pipeline ARGUMENTS of one run, the KFP boundary;
 - compile-time values (image, resources of the training tasks, GPU, the Kubernetes Secret and
   ConfigMap that carry endpoints and credentials) are baked into the compiled pipeline,
@@ -15,14 +16,17 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from components import PROJECT_IMAGE
 from libra_guard.config_files import read_config_mapping
-from libra_guard.demo import DemoConfig
+from libra_guard.data.preparation import DataConfig
+from libra_guard.demo import refuse_flat_layout
 from libra_guard.errors import ConfigError
+from libra_guard.evaluation.config import EvalConfig
 from libra_guard.kube.wiring import EnvWiring, PodResources, RayJobPods
 from libra_guard.promotion.gate import GateThresholds
+from libra_guard.training.config import TrainConfig
 
 #: The experiment every pipeline run logs to unless the config names another.
 DEFAULT_EXPERIMENT = "libra-guard"
@@ -92,9 +96,9 @@ class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     experiment: str = Field(default=DEFAULT_EXPERIMENT, min_length=1)
-    demo: DemoConfig = Field(
-        default_factory=DemoConfig, description="Data sizes, training and evaluation."
-    )
+    data: DataConfig = Field(default_factory=DataConfig, description="Which data, how much.")
+    train: TrainConfig = Field(default_factory=TrainConfig, description="Both stages' training.")
+    eval: EvalConfig = Field(default_factory=EvalConfig, description="How the model is scored.")
     gate: GateThresholds = Field(
         default_factory=GateThresholds, description="The gate's thresholds and test level."
     )
@@ -106,6 +110,21 @@ class PipelineConfig(BaseModel):
         description="ServiceAccount of a submitted run's pods; empty: the KFP default.",
     )
     serving: ServingStep = Field(default_factory=ServingStep)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_old_layout(cls, values: object) -> object:
+        """The ``demo:`` block of older configs was split into ``data:``, ``train:`` and
+        ``eval:``; say so rather than pydantic's bare "extra inputs are not permitted"."""
+        if isinstance(values, dict):
+            if "demo" in values:
+                raise ValueError(
+                    "the demo: block was split into top-level data:, train: and eval: blocks "
+                    "(demo.train -> train, demo.<data setting> -> data.<setting>, "
+                    "demo.eval_mode -> eval.mode, demo.eval_batch_size -> eval.batch_size)"
+                )
+            refuse_flat_layout(values, "")
+        return values
 
     def with_overrides(self, **values: object) -> PipelineConfig:
         """A copy with the given fields replaced (``None`` values skipped), validated.
@@ -123,25 +142,23 @@ class PipelineConfig(BaseModel):
         """The compile-time options; ``cluster=False`` drops the Kubernetes env wiring."""
         return PipelineOptions(
             image=self.image,
-            use_gpu=self.demo.train.use_gpu,
+            use_gpu=self.train.use_gpu,
             resources=self.resources,
             cluster=self.cluster if cluster else None,
         )
 
     def arguments(self) -> dict:
         """The pipeline arguments of one run (everything but the MLflow parent run)."""
-        train = self.demo.train
+        train = self.train
         return {
-            "data_config": self.demo.model_dump(
-                mode="json", exclude={"train", "eval_mode", "eval_batch_size"}, exclude_none=True
-            ),
+            "data_config": self.data.model_dump(mode="json", exclude_none=True),
             "train_config": train.model_dump(
                 mode="json", exclude={"num_workers", "use_gpu"}, exclude_none=True
             ),
             "num_workers": train.num_workers,
             "use_gpu": train.use_gpu,
-            "eval_mode": self.demo.eval_mode,
-            "eval_batch_size": self.demo.eval_batch_size,
+            "eval_mode": self.eval.mode,
+            "eval_batch_size": self.eval.batch_size,
             "gate_thresholds": self.gate.model_dump(mode="json", exclude_unset=True),
             "experiment": self.experiment,
             "source_fingerprint": self.source_fingerprint(),
@@ -154,17 +171,17 @@ class PipelineConfig(BaseModel):
         """sha256 of the real-data file's bytes (empty without one or for remote URIs), mixed
         with the extra real sources' and the teacher config's when there are any: part of
         ``prepare_data``'s cache key, so an edited file is never served stale."""
-        real = self.demo.real_data
+        real = self.data.real_data
         fingerprint = _file_sha256(real, "real_data") if real and "://" not in real else ""
         extras = [
             _file_sha256(uri, "extra_real_data")
-            for uri in self.demo.extra_real_data
+            for uri in self.data.extra_real_data
             if "://" not in uri
         ]
         if extras:
             mixed = "+".join([fingerprint, *extras])
             fingerprint = hashlib.sha256(mixed.encode("ascii")).hexdigest()
-        teacher = self.demo.teacher_config
+        teacher = self.data.teacher_config
         if teacher:
             mixed = f"{fingerprint}+{_file_sha256(teacher, 'teacher_config')}"
             fingerprint = hashlib.sha256(mixed.encode("ascii")).hexdigest()
@@ -174,7 +191,7 @@ class PipelineConfig(BaseModel):
 def _file_sha256(name: str, field: str) -> str:
     path = Path(name)
     if not path.is_file():
-        raise ConfigError(f"{field} {name} is not a file; fix demo.{field} in the config")
+        raise ConfigError(f"{field} {name} is not a file; fix data.{field} in the config")
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

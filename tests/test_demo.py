@@ -19,10 +19,7 @@ pytestmark = pytest.mark.slow
 def demo_config(tmp_path_factory) -> str:
     train = small_config().model_dump(mode="json")
     config = {
-        "seed": 5,
-        "stage1_rows": 96,
-        "stage2_rows": 48,
-        "test_rows_per_source": 24,
+        "data": {"seed": 5, "stage1_rows": 96, "stage2_rows": 48, "test_rows_per_source": 24},
         "train": train,
     }
     path = tmp_path_factory.mktemp("config") / "demo.yaml"
@@ -64,7 +61,16 @@ def test_demo_runs_the_whole_flow_and_resumes(ray_address, demo_config, tmp_path
 
 def test_demo_rejects_a_bad_config_with_a_message(tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("stage1_rows: -3\n", encoding="utf-8")
+    bad.write_text("data:\n  stage1_rows: -3\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["demo", "--config", str(bad), "--out", str(tmp_path)])
     assert result.exit_code == 2
     assert "stage1_rows" in result.output
+
+
+def test_demo_names_the_new_place_of_a_flat_setting(tmp_path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text("seed: 3\neval_mode: generate\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["demo", "--config", str(old), "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "seed -> data.seed" in result.output
+    assert "eval_mode -> eval.mode" in result.output

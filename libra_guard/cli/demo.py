@@ -43,7 +43,9 @@ def demo(
     from libra_guard.evaluation.report import metrics_table
 
     settings = load_settings(config)
-    demo_config = load_demo_config(config, real_data=real_data, seed=seed, eval_mode=mode)
+    demo_config = load_demo_config(
+        config, {"data.real_data": real_data, "data.seed": seed, "eval.mode": mode}
+    )
     out_dir = out or settings.state_dir / "demo"
     result = run_demo(demo_config, out_dir, settings, log=console.print)
     console.print(metrics_table(result.metrics, title="Held-out test set (Libra-Test protocol)"))

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from libra_guard.atomic import write_file_atomic
-from libra_guard.demo import DemoConfig
-from libra_guard.demo import prepare_data as prepare_datasets
+from libra_guard.data.preparation import DataConfig
+from libra_guard.data.preparation import prepare_data as prepare_datasets
 from libra_guard.settings import Settings
 from libra_guard.tracking import runs
 
@@ -40,7 +40,7 @@ class PreparedDatasets:
 
 
 def prepare(
-    config: DemoConfig,
+    config: DataConfig,
     targets: Mapping[str, str | Path],
     settings: Settings,
     log: Callable[[str], None] = print,
@@ -80,7 +80,7 @@ def _publish_quarantine(folder: Path, reports: Mapping[str, object]) -> None:
 
 def log_prepared(
     parent_run_id: str,
-    config: DemoConfig,
+    config: DataConfig,
     prepared: PreparedDatasets,
     targets: Mapping[str, str | Path],
     quarantine_dir: str | Path | None = None,
@@ -90,7 +90,7 @@ def log_prepared(
     run_id = runs.log_stage(
         parent_run_id,
         "prepare_data",
-        params=config.model_dump(mode="json", exclude={"train"}),
+        params=config.model_dump(mode="json"),
         metrics={
             **{f"{name}_rows": facts.rows for name, facts in prepared.datasets.items()},
             **{f"{name}_quarantined": count for name, count in prepared.quarantined.items()},

@@ -101,7 +101,7 @@ def test_kind_pipeline_fits_the_laptop_budget() -> None:
     """One training pod may take at most half the 4 CPU / 8 GiB kind budget."""
     kind_pipeline = load_pipeline_config(REPO_ROOT / "infra" / "kind" / "pipeline.yaml")
     resources = kind_pipeline.resources
-    assert not kind_pipeline.demo.train.use_gpu
+    assert not kind_pipeline.train.use_gpu
     assert _quantity(resources.cpu_request) <= _quantity(resources.cpu_limit) <= 2
     assert _quantity(resources.memory_request) <= _quantity(resources.memory_limit) <= 4 * 2**30
 

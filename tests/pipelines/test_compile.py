@@ -101,6 +101,28 @@ def test_bad_threshold_names_the_field(tmp_path: Path) -> None:
         load_pipeline_config(bad)
 
 
+def test_an_old_demo_block_is_refused_with_its_new_place(tmp_path: Path) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text("demo:\n  seed: 3\n  train:\n    base: tiny\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"demo: block was split .*demo\.train -> train"):
+        load_pipeline_config(old)
+    flat = tmp_path / "flat.yaml"
+    flat.write_text("stage1_rows: 100\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"stage1_rows -> data\.stage1_rows"):
+        load_pipeline_config(flat)
+
+
+def test_arguments_dump_each_typed_part_only_at_the_kfp_boundary() -> None:
+    config = PipelineConfig.model_validate(
+        {"data": {"seed": 4}, "eval": {"mode": "generate", "batch_size": 3}}
+    )
+    arguments = config.arguments()
+    assert arguments["data_config"]["seed"] == 4
+    assert "train" not in arguments["data_config"]
+    assert (arguments["eval_mode"], arguments["eval_batch_size"]) == ("generate", 3)
+    assert arguments["train_config"]["base"] == config.train.base
+
+
 def test_cluster_training_tasks_book_no_gpu_their_rayjob_workers_do(tmp_path: Path) -> None:
     # rayjob mode: the task only follows its RayJob, whose workers request nvidia.com/gpu.
     compiled = compile_pipeline(tmp_path / "c.yaml", PipelineOptions(use_gpu=True))

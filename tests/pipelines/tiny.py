@@ -35,21 +35,17 @@ def tiny_config(gate: dict | None = None, experiment: str = "libra-guard-test") 
     return PipelineConfig.model_validate(
         {
             "experiment": experiment,
-            "demo": {
-                "stage1_rows": 120,
-                "stage2_rows": 60,
-                "test_rows_per_source": 30,
-                "eval_batch_size": 32,
-                "train": {
-                    "tiny": TINY_DIMS,
-                    "max_length": 256,
-                    "threads_per_worker": 1,
-                    # The shortest path through the DAG: no rehearsal or validation passes.
-                    "stage2_replay": 0.0,
-                    "stage2_validation": 0.0,
-                    "stage1": stage,
-                    "stage2": {**stage, "method": "lora"},
-                },
+            "data": {"stage1_rows": 120, "stage2_rows": 60, "test_rows_per_source": 30},
+            "eval": {"batch_size": 32},
+            "train": {
+                "tiny": TINY_DIMS,
+                "max_length": 256,
+                "threads_per_worker": 1,
+                # The shortest path through the DAG: no rehearsal or validation passes.
+                "stage2_replay": 0.0,
+                "stage2_validation": 0.0,
+                "stage1": stage,
+                "stage2": {**stage, "method": "lora"},
             },
             "gate": gate if gate is not None else LENIENT_GATE,
             # A barely trained model scores near 0.5; a thin margin still leaves smoke rows.

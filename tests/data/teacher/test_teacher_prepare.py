@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from libra_guard.data.io import read_rows
-from libra_guard.demo import DemoConfig, prepare_data
+from libra_guard.data.preparation import DataConfig, prepare_data
 from libra_guard.settings import Settings
 from pipelines.config import PipelineConfig
 from tests.data.teacher.conftest import config_values
@@ -19,7 +19,7 @@ def test_prepare_data_takes_stage1_from_teacher_models(chat_server, tmp_path, mo
     teacher.write_text(yaml.safe_dump(config_values(chat_server), allow_unicode=True))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     settings = Settings(state_dir=tmp_path / "state")
-    config = DemoConfig(
+    config = DataConfig(
         stage1_rows=12, stage2_rows=10, test_rows_per_source=10, teacher_config=str(teacher)
     )
     prepared = prepare_data(config, tmp_path / "data", settings, lambda _: None)
@@ -33,7 +33,7 @@ def test_prepare_data_takes_stage1_from_teacher_models(chat_server, tmp_path, mo
 def test_teacher_config_enters_the_prepare_data_cache_key(tmp_path):
     teacher = tmp_path / "teacher.yaml"
     teacher.write_text("seed: 0\n")
-    config = PipelineConfig.model_validate({"demo": {"teacher_config": str(teacher)}})
+    config = PipelineConfig.model_validate({"data": {"teacher_config": str(teacher)}})
     before = config.source_fingerprint()
     teacher.write_text("seed: 1\n")
     assert before and config.source_fingerprint() != before
