@@ -28,7 +28,9 @@ def register_guard(
     Args:
         guard_model: the final model folder (from ``finetune_guard``); its metadata carries
             ``base_model`` and the training data digests.
-        test_data: the held-out set it was judged on (its digest joins the lineage).
+        test_data: the held-out set it was judged on (its digest joins the lineage, and so
+            do its ``sources``: each real-data source of the run, feedback among them, with
+            its digest).
         decision: the gate's decision JSON (its summary, compared champion and the
             challenger's three-level thresholds join the version).
         parent_run_id: the pipeline run's MLflow parent run; the model is logged there.
@@ -53,6 +55,7 @@ def register_guard(
         read_decision(decision.path),
         digests=digests,
         base_model=guard_model.metadata.get("base_model"),
+        sources=dict(test_data.metadata.get("sources", {})),
         pipeline_run=pipeline_run or parent_run_id,
         parent_run_id=parent_run_id,
         git_commit=git_commit,

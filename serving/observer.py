@@ -70,6 +70,7 @@ class DecisionObserver:
                 label=result.label,
                 verdict=result.verdict,
                 model=result.model.model_dump(),
+                level=result.level,
             )
             for item, result in zip(items, results, strict=True)
         ]
@@ -92,6 +93,4 @@ def serve_observer(config: ServingConfig) -> DecisionObserver:
     """The observer of a Serve ingress replica: metrics always, capture when configured."""
     from serving.metrics import GuardMetrics
 
-    margin = config.capture.near_threshold_margin if config.capture else None
-    metrics = GuardMetrics(config.threshold, **({"margin": margin} if margin is not None else {}))
-    return DecisionObserver(metrics=metrics, capture=capture_sink(config))
+    return DecisionObserver(metrics=GuardMetrics(), capture=capture_sink(config))

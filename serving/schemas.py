@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from libra_guard.data.schema import SAFE, UNSAFE
+from libra_guard.tracking.lineage import source_name
 
 Verdict = Literal["safe", "unsafe"]
 Level = Literal["safe", "controversial", "unsafe"]
@@ -122,11 +123,13 @@ class ModerationResponse(BaseModel):
 
 #: Lineage fields ``/v1/model`` shows; others (checkpoint folders, artifact locations, run
 #: ids of the tracking server) describe the platform's insides and stay private.
+#: ``data_sources`` is shown as names and digests only (``public_sources``), never locations.
 PUBLIC_LINEAGE_FIELDS = (
     "model_uri",
     "status",
     "created",
     "dataset_digests",
+    "data_sources",
     "git_commit",
     "base_model",
     "gate_decision",
@@ -166,6 +169,8 @@ class PublicModel(BaseModel):
             for key, value in description.lineage.items()
             if key in PUBLIC_LINEAGE_FIELDS and not _looks_like_a_location(value)
         }
+        if "data_sources" in lineage:
+            lineage["data_sources"] = public_sources(lineage["data_sources"])
         return cls(
             name=description.name,
             version=description.version,
@@ -174,6 +179,17 @@ class PublicModel(BaseModel):
             max_chars=description.max_chars,
             window_tokens=description.window_tokens,
         )
+
+
+def public_sources(sources: object) -> list[dict[str, str]]:
+    """``{URI: sha256}`` as ``[{"name", "sha256"}]``: each source's last path segment and its
+    digest, so a client can match data by digest without learning buckets or paths."""
+    if not isinstance(sources, dict):
+        return []
+    return [
+        {"name": source_name(str(uri)), "sha256": str(digest)}
+        for uri, digest in sorted(sources.items())
+    ]
 
 
 def _looks_like_a_location(value: object) -> bool:

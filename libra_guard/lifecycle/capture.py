@@ -6,11 +6,13 @@ Layout under the capture URI (``s3://bucket/prefix`` on MinIO, or a local folder
 
 One record per captured item: ``captured_at`` (UTC, ISO 8601), ``question``, ``response``
 (``null`` for prompt moderation), ``task``, ``score`` (P(不安全)), ``label``, ``verdict``,
-``level``, ``threshold`` and ``model`` (name, version). Nothing else of the request is seen
-here: headers, and so the API key, never reach a record.
+``level`` (the API's: safe, controversial or unsafe), ``near_threshold`` (true or false),
+``threshold`` and ``model`` (name, version). Nothing else of the request is seen here: headers,
+and so the API key, never reach a record.
 
 Sampling: every item is kept with probability ``rate``; items near the threshold (the cases
-worth a reviewer's time, see ``levels``) with ``near_threshold_rate`` (or ``rate``, if higher).
+worth a reviewer's time, see ``near_threshold``) with ``near_threshold_rate`` (or ``rate``, if
+higher).
 Records are buffered and written as one new object per flush (S3 has no append): when
 ``flush_items`` are buffered, when the oldest is ``flush_s`` old, and when the API shuts down;
 a crash loses at most one buffer of samples, never a written part. Each day's partition stops
@@ -36,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from libra_guard.data.sources import resolve_source, storage_options, write_bytes_atomic
 from libra_guard.errors import DataError
-from libra_guard.lifecycle.levels import DEFAULT_MARGIN, decision_level
+from libra_guard.lifecycle.near_threshold import DEFAULT_MARGIN, is_near_threshold
 from libra_guard.settings import Settings
 
 PARTITION_PREFIX = "day="
@@ -76,6 +78,8 @@ class Decision:
     label: str
     verdict: str
     model: Mapping[str, str]
+    #: The API's level of the decision: safe, controversial or unsafe.
+    level: str
 
 
 @dataclass
@@ -115,16 +119,18 @@ class CaptureSink:
         with self._lock:
             for decision in decisions:
                 self.stats.seen += 1
-                level = decision_level(
-                    decision.score, self.threshold, self.config.near_threshold_margin
+                near = is_near_threshold(
+                    decision.score,
+                    self.threshold,
+                    decision.level,
+                    self.config.near_threshold_margin,
                 )
-                near = level == "near_threshold"
                 # Near the threshold never samples less than elsewhere.
                 rate = max(self.config.rate, self.config.near_threshold_rate * near)
                 if self._random.random() >= rate:
                     continue
                 self.stats.sampled += 1
-                self._buffer.append(_record(decision, level, self.threshold, moment))
+                self._buffer.append(_record(decision, near, self.threshold, moment))
                 if self._buffered_since is None:
                     self._buffered_since = time.monotonic()
             if not self._buffer:
@@ -178,7 +184,7 @@ class CaptureSink:
         self.stats.written += len(lines)
 
 
-def _record(decision: Decision, level: str, threshold: float, moment: datetime) -> dict[str, Any]:
+def _record(decision: Decision, near: bool, threshold: float, moment: datetime) -> dict[str, Any]:
     return {
         "captured_at": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "question": decision.question,
@@ -187,7 +193,8 @@ def _record(decision: Decision, level: str, threshold: float, moment: datetime) 
         "score": round(float(decision.score), 6),
         "label": decision.label,
         "verdict": decision.verdict,
-        "level": level,
+        "level": decision.level,
+        "near_threshold": near,
         "threshold": threshold,
         "model": {"name": decision.model["name"], "version": decision.model["version"]},
     }

@@ -74,7 +74,7 @@ def export_for_review(
     records = [
         record
         for record in read_captures(capture_uri, since=since, until=until, settings=settings)
-        if not near_threshold_only or record.get("level") == "near_threshold"
+        if not near_threshold_only or record.get("near_threshold") is True
     ]
     if not records:
         which = "near-threshold " if near_threshold_only else ""
@@ -82,7 +82,7 @@ def export_for_review(
     records.sort(key=lambda record: abs(record["score"] - record.get("threshold", 0.5)))
     rows = [review_row(record) for record in records]
     written = write_jsonl(rows, out, settings)
-    near = sum(record.get("level") == "near_threshold" for record in records)
+    near = sum(record.get("near_threshold") is True for record in records)
     return ExportSummary(out=str(written), rows=len(rows), near_threshold=near)
 
 

@@ -45,6 +45,7 @@ def register(
     *,
     digests: dict[str, str],
     base_model: str | None,
+    sources: dict[str, str] | None = None,
     pipeline_run: str,
     parent_run_id: str,
     git_commit: str = "",
@@ -52,6 +53,7 @@ def register(
 ) -> Registration:
     """Register ``model_dir`` (trained at ``checkpoint_uri``) with its lineage, unless it is;
     the model is logged in the ``register_guard`` run nested under ``parent_run_id``.
+    ``sources`` names each real-data source (URI) the run read and its digest.
 
     Raises:
         ModelError: the registry refuses the version.
@@ -61,6 +63,7 @@ def register(
         return Registration(holder, created=False)
     lineage = {
         "dataset_digests": digests,
+        "data_sources": dict(sources or {}),
         "pipeline_run_id": pipeline_run,
         "checkpoint_uri": checkpoint_uri,
         "base_model": base_model,

@@ -3,11 +3,14 @@
 It is stored as tags on the registered model version (prefix ``libra.``), so the registry
 alone answers "where did the champion come from?": the sha256 digest of every dataset, the
 pipeline run, the training checkpoint, the git commit, the base model and the gate decision
-that let it through. ``libra-guard lineage VERSION`` prints it with ``format_lineage``.
+that let it through, and each real-data source the run read (imported feedback among them)
+with the digest of its validated rows. ``libra-guard lineage VERSION`` prints it with
+``format_lineage``.
 """
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,6 +24,9 @@ DATASET_TAG_PREFIX = f"{TAG_PREFIX}dataset."
 DATASET_TAG_SUFFIX = ".sha256"
 #: The calibrated three-level thresholds (``libra_guard.levels``), one tag per number.
 LEVELS_TAG_PREFIX = f"{TAG_PREFIX}levels."
+#: Every real-data source and its digest, as one JSON object ``{URI: sha256}`` (URIs hold
+#: characters tag keys may not).
+SOURCES_TAG = f"{TAG_PREFIX}data_sources"
 UNKNOWN = "unknown"
 #: Lineage fields stored as one tag each, ``libra.<field>``.
 SCALAR_FIELDS = ("pipeline_run_id", "checkpoint_uri", "git_commit", "base_model", "gate_decision")
@@ -53,6 +59,11 @@ class Lineage(BaseModel):
     dataset_digests: dict[str, str] = Field(
         default_factory=dict, description="sha256 per dataset name (stage1, stage2, test)."
     )
+    data_sources: dict[str, str] = Field(
+        default_factory=dict,
+        description="sha256 of each real-data source (URI) split into stage 2 and the test set: "
+        "real_data and every extra_real_data, imported feedback among them.",
+    )
     pipeline_run_id: str | None = Field(default=None, description="The pipeline run's id.")
     checkpoint_uri: str | None = Field(default=None, description="The trained model folder.")
     git_commit: str = Field(default_factory=git_commit, description="Code that trained it.")
@@ -75,6 +86,8 @@ class Lineage(BaseModel):
                 tags[f"{TAG_PREFIX}{name}"] = str(value)
         for name, number in self.levels.items():
             tags[f"{LEVELS_TAG_PREFIX}{name}"] = repr(float(number))
+        if self.data_sources:
+            tags[SOURCES_TAG] = json.dumps(self.data_sources, ensure_ascii=False, sort_keys=True)
         return tags
 
     @classmethod
@@ -96,7 +109,32 @@ class Lineage(BaseModel):
             for key, value in tags.items()
             if key.startswith(LEVELS_TAG_PREFIX)
         }
-        return cls(dataset_digests=digests, levels=levels, **scalars)
+        return cls(
+            dataset_digests=digests,
+            data_sources=_sources_of(tags.get(SOURCES_TAG)),
+            levels=levels,
+            **scalars,
+        )
+
+
+def _sources_of(value: str | None) -> dict[str, str]:
+    """The ``{URI: sha256}`` of the sources tag; nothing when absent or not such an object
+    (a tag edited by hand), so a version stays describable."""
+    if not value:
+        return {}
+    try:
+        sources = json.loads(value)
+    except json.JSONDecodeError:
+        return {}
+    if not isinstance(sources, dict):
+        return {}
+    return {str(uri): str(digest) for uri, digest in sources.items()}
+
+
+def source_name(uri: str) -> str:
+    """The last path segment of a source URI (``s3://b/feedback/2026-11.jsonl`` ->
+    ``2026-11.jsonl``): a name to show where locations must not appear (``/v1/model``)."""
+    return uri.rstrip("/").replace("\\", "/").rsplit("/", 1)[-1]
 
 
 def format_lineage(version: ModelVersion) -> str:
@@ -118,4 +156,8 @@ def format_lineage(version: ModelVersion) -> str:
     lines += [f"    {name:<14} {digest}" for name, digest in digests.items()]
     if not digests:
         lines.append(f"    {UNKNOWN}")
+    sources = chain.get("data_sources") or {}
+    if sources:
+        lines.append("  real-data sources (sha256)")
+        lines += [f"    {digest}  {uri}" for uri, digest in sources.items()]
     return "\n".join(lines)

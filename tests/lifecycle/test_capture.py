@@ -25,10 +25,11 @@ MODEL = {"name": "libra-guard", "version": "3"}
 DAY = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
 
 
-def decision(score: float, question: str = "问") -> Decision:
+def decision(score: float, question: str = "问", level: str | None = None) -> Decision:
+    """A decision of an uncalibrated model (its level is its verdict) unless ``level``."""
     label = "不安全" if score >= 0.5 else "安全"
     verdict = "unsafe" if score >= 0.5 else "safe"
-    return Decision(question, "答", "response", score, label, verdict, MODEL)
+    return Decision(question, "答", "response", score, label, verdict, MODEL, level or verdict)
 
 
 def test_only_items_near_the_threshold_are_kept_at_rate_zero(s3_bucket: str) -> None:
@@ -40,13 +41,33 @@ def test_only_items_near_the_threshold_are_kept_at_rate_zero(s3_bucket: str) -> 
     sink.flush()
     records = list(read_captures(uri))
     assert [record["score"] for record in records] == [0.45, 0.58]
-    assert {record["level"] for record in records} == {"near_threshold"}
+    # The record's level is the API's; near the threshold is the sampling band, apart.
+    assert [record["level"] for record in records] == ["safe", "unsafe"]
+    assert {record["near_threshold"] for record in records} == {True}
     assert records[0]["captured_at"].startswith("2026-11-30T09:30:00")
     assert records[0]["model"] == MODEL
     assert sink.stats.seen == 6 and sink.stats.written == 2
     assert partition_size(uri, "2026-11-30") > 0
     # The day filter reads only the days asked for.
     assert list(read_captures(uri, since=date(2026, 12, 1))) == []
+
+
+def test_a_controversial_decision_counts_as_near_whatever_its_distance(tmp_path: Path) -> None:
+    """A calibrated model's grey band can reach far from the serving threshold; its items are
+    the doubtful ones, so they are sampled at the near-threshold rate."""
+    config = CaptureConfig(uri=str(tmp_path), rate=0.0, near_threshold_rate=1.0)
+    sink = CaptureSink(config, threshold=0.5)
+    sink.offer(
+        [decision(0.2, "q0", level="controversial"), decision(0.2, "q1"), decision(0.85, "q2")],
+        now=DAY,
+    )
+    sink.flush()
+    (record,) = list(read_captures(str(tmp_path)))
+    assert (record["question"], record["level"], record["near_threshold"]) == (
+        "q0",
+        "controversial",
+        True,
+    )
 
 
 def test_the_overall_rate_samples_a_share_of_clear_items(tmp_path: Path) -> None:
@@ -89,7 +110,10 @@ def test_a_served_decision_is_captured_without_the_api_key(tiny_guard: Path, tmp
         assert not (tmp_path / "cap").exists()
     (record,) = list(read_captures(str(tmp_path / "cap")))
     assert (record["question"], record["response"]) == (question, response)
-    assert record["score"] == pytest.approx(answer.json()["results"][0]["score"], abs=1e-6)
+    result = answer.json()["results"][0]
+    assert record["score"] == pytest.approx(result["score"], abs=1e-6)
+    # One meaning of "level": the answer's own.
+    assert record["level"] == result["level"]
     written = b"".join(path.read_bytes() for path in (tmp_path / "cap").rglob("*.jsonl"))
     assert key.encode() not in written and b"Bearer" not in written
 

@@ -16,7 +16,7 @@ from tests.charts.manifests import by_kind, render, render_error, validate_objec
 
 CHART = "libra-guard"
 ON = {
-    "serving": {"capture": {"uri": "s3://libra-captures/guard", "rate": 0.05}},
+    "capture": {"enabled": True, "existingSecret": "capture-keys", "rate": 0.05},
     "drift": {"enabled": True, "kfpHost": "http://ml-pipeline.kubeflow:8888"},
     "monitoring": {"podMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}}},
 }
@@ -86,9 +86,62 @@ def test_monitoring_capture_and_drift_when_enabled(helm, tmp_path) -> None:
 
 def test_drift_without_capture_fails_with_the_key_to_set(helm) -> None:
     error = render_error(CHART, set_values=("drift.enabled=true",))
-    assert "serving.capture.uri" in error
+    assert "capture.enabled" in error
 
 
-def test_a_capture_uri_that_is_not_s3_is_refused(helm) -> None:
-    error = render_error(CHART, set_values=("serving.capture.uri=/tmp/captures",))
-    assert "capture" in error and "uri" in error
+def test_a_capture_bucket_or_prefix_that_s3_would_refuse_is_refused(helm) -> None:
+    error = render_error(CHART, set_values=("capture.bucket=Not_A_Bucket",))
+    assert "/capture/bucket" in error
+    error = render_error(CHART, set_values=("capture.prefix=/guard/",))
+    assert "/capture/prefix" in error
+
+
+def test_service_monitor_scrapes_every_ray_pod_through_a_headless_service(helm) -> None:
+    from tests.kube.kuberay import label_pod, selects
+
+    assert not by_kind(render(CHART), "ServiceMonitor")
+    objects = render(
+        CHART,
+        set_values=(
+            "monitoring.serviceMonitor.enabled=true",
+            "monitoring.serviceMonitor.labels.release=kube-prometheus-stack",
+        ),
+    )
+    assert not by_kind(objects, "PodMonitor")
+    (service,) = [
+        s for s in by_kind(objects, "Service") if s["metadata"]["name"].endswith("-metrics")
+    ]
+    validate_object(service)
+    assert service["spec"]["clusterIP"] == "None"
+    (port,) = service["spec"]["ports"]
+    assert (port["name"], port["port"], port["targetPort"]) == ("metrics", 8080, "metrics")
+    # KubeRay's labels on the pods (common/pod.go labelPod): head and workers are selected,
+    # the `helm test` pod of the release is not.
+    head_labels, worker_labels = ray_pod_labels(objects)[:2]
+    head = label_pod("head", "c", "headgroup", head_labels)
+    worker = label_pod("worker", "c", "cpu", worker_labels)
+    selector = service["spec"]["selector"]
+    assert selects(selector, head) and selects(selector, worker)
+    (test_pod,) = by_kind(objects, "Pod")
+    assert not selects(selector, test_pod["metadata"]["labels"])
+
+    (monitor,) = by_kind(objects, "ServiceMonitor")
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert (
+        monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
+    )
+    assert monitor["spec"]["namespaceSelector"]["matchNames"] == ["libra"]
+    (endpoint,) = monitor["spec"]["endpoints"]
+    assert (endpoint["port"], endpoint["path"]) == ("metrics", "/metrics")
+    # Prometheus may reach the metrics port through the release's NetworkPolicy.
+    assert [
+        p for p in by_kind(objects, "NetworkPolicy") if p["metadata"]["name"].endswith("-metrics")
+    ]
+
+
+def test_pod_and_service_monitors_together_are_refused(helm) -> None:
+    error = render_error(
+        CHART,
+        set_values=("monitoring.podMonitor.enabled=true", "monitoring.serviceMonitor.enabled=true"),
+    )
+    assert "enable one" in error

@@ -83,7 +83,10 @@ def capture(folder: Path, scores) -> str:
     sink = CaptureSink(config, threshold=0.5)
     model = {"name": "libra-guard", "version": "1"}
     sink.offer(
-        [Decision("问题", "回答", "response", float(s), "安全", "safe", model) for s in scores],
+        [
+            Decision("问题", "回答", "response", float(s), "安全", "safe", model, "safe")
+            for s in scores
+        ],
         now=DAY,
     )
     sink.flush()

@@ -21,7 +21,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from serving.config import ServingConfig
-from serving.metrics import LENGTH_BOUNDS, METRIC_NAMES
+from serving.metrics import LENGTH_BOUNDS, METRIC_NAMES, WINDOW_BOUNDS
 from serving.plain import free_port
 from serving.rollout.serve_config import API_APP
 from tests.serving.conftest import LIMITS, PAIRS, tiny_guard  # noqa: F401 (fixture)
@@ -70,19 +70,31 @@ def served(ray_address: str, tiny_guard: Path, tmp_path_factory) -> Iterator:  #
             serve.shutdown()
 
 
+def cumulative(buckets: Counter) -> dict[float, float]:
+    """A histogram's ``_bucket`` deltas by numeric bound, ``+Inf`` left out."""
+    return {float(le): count for le, count in buckets.items() if le != "+Inf"}
+
+
 def test_counts_scraped_after_known_traffic_match_it(served) -> None:
     assert served.metrics_url is not None
     before = scrape(served.metrics_url)
     batch = [{"question": q, "response": r} for q, r, _ in PAIRS]
+    # A response at the character limit: the tiny guard reads it in more than one window.
+    question, response, _ = PAIRS[1]
+    long = (response * LIMITS["max_chars"])[: LIMITS["max_chars"]]
     answers = [
         requests.post(f"{served.url}/v1/moderate", json={"items": batch}, timeout=60),
         requests.post(f"{served.url}/v1/moderate", json={"question": "你好"}, timeout=60),
+        requests.post(
+            f"{served.url}/v1/moderate", json={"question": question, "response": long}, timeout=60
+        ),
     ]
-    assert [answer.status_code for answer in answers] == [200, 200]
+    assert [answer.status_code for answer in answers] == [200, 200, 200]
     results = [result for answer in answers for result in answer.json()["results"]]
+    assert results[-1]["windows"] > 1
     assert requests.post(f"{served.url}/v1/moderate", json={"question": ""}).status_code == 422
     assert requests.post(f"{served.url}/v1/moderate", data=b"{}").status_code == 415
-    lengths = [len(q) + len(r) for q, r, _ in PAIRS] + [len("你好")]
+    lengths = [len(q) + len(r) for q, r, _ in PAIRS] + [len("你好"), len(question) + len(long)]
 
     deadline = time.monotonic() + SCRAPE_DEADLINE_S
     while True:
@@ -96,35 +108,39 @@ def test_counts_scraped_after_known_traffic_match_it(served) -> None:
         decided = delta(METRIC_NAMES["decisions"], "verdict")
         rejected = delta(METRIC_NAMES["rejected"], "status")
         latency = delta(METRIC_NAMES["latency"] + "_count", "path")
+        read = delta(METRIC_NAMES["windows"] + "_count")
         arrived = (
             sum(decided.values()) >= len(results)
+            and sum(read.values()) >= len(results)
             and sum(rejected.values()) >= 2
-            and latency["/v1/moderate"] >= 4
+            and latency["/v1/moderate"] >= 5
         )
         if arrived or time.monotonic() > deadline:
             break
         time.sleep(2)
     assert decided == Counter(result["verdict"] for result in results)
-    assert delta(METRIC_NAMES["decisions"], "task") == Counter(response=4, prompt=1)
+    assert delta(METRIC_NAMES["decisions"], "task") == Counter(response=5, prompt=1)
     assert rejected == Counter({"422": 1, "415": 1})
-    assert latency["/v1/moderate"] == 4
-    assert sum(delta(METRIC_NAMES["score"] + "_count").values()) == 5
+    assert latency["/v1/moderate"] == 5
+    assert sum(delta(METRIC_NAMES["score"] + "_count").values()) == 6
     # Ray 2.60 exports each observation as its bucket's midpoint (open_telemetry_metric_recorder
     # .py, bucket midpoints), so _sum is approximate; the cumulative buckets are exact.
-    buckets = delta(METRIC_NAMES["input_chars"] + "_bucket", "le")
-    by_bound = {float(le): count for le, count in buckets.items() if le != "+Inf"}
+    by_bound = cumulative(delta(METRIC_NAMES["input_chars"] + "_bucket", "le"))
     for bound in LENGTH_BOUNDS:
         assert by_bound.get(float(bound), 0) == sum(n <= bound for n in lengths), bound
-    levels = delta(METRIC_NAMES["decisions"], "level")
-    assert sum(levels.values()) == 5 and set(levels) <= {
-        "clear_safe",
-        "near_threshold",
-        "clear_unsafe",
-    }
+    windows = [result["windows"] for result in results]
+    by_bound = cumulative(delta(METRIC_NAMES["windows"] + "_bucket", "le"))
+    for bound in WINDOW_BOUNDS:
+        assert by_bound.get(float(bound), 0) == sum(n <= bound for n in windows), bound
+    assert sum(delta(METRIC_NAMES["windows"] + "_count").values()) == len(results)
+    # The level label is the API's level of each decision, counted as the answers gave it.
+    assert delta(METRIC_NAMES["decisions"], "level") == Counter(r["level"] for r in results)
 
 
 def test_every_dashboard_query_names_a_metric_the_guard_exports(served) -> None:
-    exported = {name for name, labels, _ in scrape(served.metrics_url)}
+    samples = scrape(served.metrics_url)
+    exported = {name for name, labels, _ in samples}
+    bounds = {labels["le"] for _, labels, _ in samples if "le" in labels}
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     queries = [target["expr"] for panel in dashboard["panels"] for target in panel["targets"]]
     queries += [
@@ -138,3 +154,6 @@ def test_every_dashboard_query_names_a_metric_the_guard_exports(served) -> None:
         assert names, f"no metric in {query!r}"
         missing = names - exported
         assert not missing, f"{query!r} names {sorted(missing)}, which the guard does not export"
+        # A bucket picked by its bound must name it as the exporter writes it ("1.0", not "1").
+        for bound in re.findall(r'le="([^"]+)"', query):
+            assert bound in bounds, f"{query!r} picks le={bound!r}; exported bounds: {bounds}"

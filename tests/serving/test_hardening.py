@@ -105,6 +105,23 @@ def test_model_description_shows_only_allow_listed_lineage() -> None:
     assert PublicModel.of(hub).lineage == {"base_model": "Qwen/Qwen2.5-0.5B"}
 
 
+def test_data_sources_are_shown_by_name_and_digest_never_by_location() -> None:
+    sources = {
+        "s3://libra-data/feedback/2026-11.jsonl": "a" * 64,
+        "/home/me/data/real.jsonl": "b" * 64,
+    }
+    description = ModelDescription(
+        name="libra-guard", version="4", source="x", lineage={"data_sources": sources}
+    )
+    shown = PublicModel.of(description).model_dump()
+    assert shown["lineage"]["data_sources"] == [
+        {"name": "real.jsonl", "sha256": "b" * 64},
+        {"name": "2026-11.jsonl", "sha256": "a" * 64},
+    ]
+    text = str(shown)
+    assert "libra-data" not in text and "/home/me" not in text
+
+
 class _BrokenRunner:
     max_text_chars = 100
     window_tokens = 10

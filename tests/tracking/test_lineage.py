@@ -17,11 +17,13 @@ def test_lineage_round_trips_through_tags():
         base_model="tiny",
         gate_decision="pass: all 4 threshold checks pass",
         levels={"safe_below": 0.1 + 0.2, "unsafe_from": 0.8125, "precision": 0.9},
+        data_sources={"s3://libra-data/feedback/2026-11.jsonl": "d" * 64, "real.jsonl": "e" * 64},
     )
     tags = lineage.to_tags()
     assert tags["libra.dataset.stage1.sha256"] == "a" * 64
     assert tags["libra.levels.unsafe_from"] == "0.8125"
     assert tags["libra.pipeline_run_id"] == "run-42"
+    assert "s3://libra-data/feedback/2026-11.jsonl" in tags["libra.data_sources"]
     assert Lineage.from_tags({**tags, "other": "ignored"}) == lineage
 
 
@@ -45,6 +47,7 @@ def test_format_lineage_lists_the_chain():
             {
                 "gate_decision": "pass: no champion yet",
                 "dataset_digests": {"stage1": "a" * 64},
+                "data_sources": {"s3://libra-data/feedback/2026-11.jsonl": "f" * 64},
                 "git_commit": "abc",
             },
         )
@@ -53,3 +56,4 @@ def test_format_lineage_lists_the_chain():
     assert "  gate decision    pass: no champion yet" in text
     assert f"    stage1         {'a' * 64}" in text
     assert "  pipeline run     unknown" in text
+    assert f"    {'f' * 64}  s3://libra-data/feedback/2026-11.jsonl" in text

@@ -120,8 +120,38 @@ serve_document([api_app_config(MODEL_APP, config), model_app_config(MODEL_APP, U
 config)], host="0.0.0.0", port=serve.port), where config is ServingConfig.model_dump(): every
 field present, so keys whose value is null (which Helm drops from values) are put back.
 */}}
+{{/* The capture location, s3://BUCKET/PREFIX. */}}
+{{- define "libra-guard.captureUri" -}}
+{{- printf "s3://%s/%s" .Values.capture.bucket .Values.capture.prefix }}
+{{- end }}
+
+{{/* The capture Secret's name; fails the render when capture is on without one. */}}
+{{- define "libra-guard.captureSecret" -}}
+{{- required "capture.enabled needs capture.existingSecret: the name of a Secret holding the capture user's access key pair (keys capture.accessKeyKey and capture.secretKeyKey; the libra-platform chart creates libra-capture-credentials). The chart takes no keys in values." .Values.capture.existingSecret }}
+{{- end }}
+
+{{/* serving.capture (libra_guard.lifecycle.capture.CaptureConfig) from the capture values;
+null when capture is off. */}}
+{{- define "libra-guard.captureConfig" -}}
+{{- if .Values.serving.capture }}
+{{- fail "serving.capture is set by the chart: use the capture block instead (capture.enabled, bucket, prefix, existingSecret, rates), so the replicas also get the capture credentials" }}
+{{- end }}
+{{- if .Values.capture.enabled }}
+{{- $_ := include "libra-guard.captureSecret" . }}
+{{- toYaml (dict
+  "uri" (include "libra-guard.captureUri" .)
+  "rate" .Values.capture.rate
+  "near_threshold_rate" .Values.capture.nearThresholdRate
+  "near_threshold_margin" .Values.capture.nearThresholdMargin
+  "max_partition_bytes" (int64 .Values.capture.maxPartitionBytes)) }}
+{{- end }}
+{{- end }}
+
 {{- define "libra-guard.serveConfig" -}}
 {{- $serving := deepCopy .Values.serving }}
+{{- with include "libra-guard.captureConfig" . }}
+{{- $_ := set $serving "capture" (fromYaml .) }}
+{{- end }}
 {{- range $key := list "autoscaling" "torch_threads" "capture" "max_chars" "auth_required" }}
 {{- if not (hasKey $serving $key) }}
 {{- $_ := set $serving $key nil }}
@@ -151,9 +181,10 @@ field present, so keys whose value is null (which Helm drops from values) are pu
 
 {{/*
 The environment of every Ray container: the API key, MLflow and MinIO from the platform's
-ConfigMap, and local state on the /tmp volume. No S3 keys: the replicas only download model
-versions, through MLflow's artifact proxy (`--serve-artifacts`), so the pipeline's S3 write
-keys stay out of the serving pods.
+ConfigMap, and local state on the /tmp volume. The replicas download model versions through
+MLflow's artifact proxy (`--serve-artifacts`), so the pipeline's S3 write keys stay out of the
+serving pods; the only S3 keys they may get are capture's (capture.enabled), from a Secret of
+its own, for its own bucket.
 */}}
 {{- define "libra-guard.rayEnv" -}}
 - name: HOME
@@ -185,6 +216,23 @@ keys stay out of the serving pods.
     configMapKeyRef:
       name: {{ .Values.platform.configMapName }}
       key: s3_endpoint
+{{- if .Values.capture.enabled }}
+{{ include "libra-guard.captureCredentialsEnv" . }}
+{{- end }}
+{{- end }}
+
+{{/* LIBRA_S3_ACCESS_KEY/SECRET_KEY (libra_guard.settings) from the capture Secret. */}}
+{{- define "libra-guard.captureCredentialsEnv" -}}
+- name: LIBRA_S3_ACCESS_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "libra-guard.captureSecret" . }}
+      key: {{ .Values.capture.accessKeyKey }}
+- name: LIBRA_S3_SECRET_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "libra-guard.captureSecret" . }}
+      key: {{ .Values.capture.secretKeyKey }}
 {{- end }}
 
 {{/* Scratch volumes of every Ray pod (the root file system is read-only). */}}

@@ -115,6 +115,10 @@ to look up, so every render generates a fresh value.
 {{- .Values.minio.auth.existingSecret | default (include "libra-platform.componentName" (list . "minio")) }}
 {{- end }}
 
+{{- define "libra-platform.captureSecret" -}}
+{{- .Values.capture.existingSecret | default .Values.capture.secretName }}
+{{- end }}
+
 {{- define "libra-platform.credentialsSecret" -}}
 {{- .Values.pipeline.credentials.existingSecret | default .Values.pipeline.credentials.secretName }}
 {{- end }}
