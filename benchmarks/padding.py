@@ -85,6 +85,7 @@ def measure(
         elapsed = time.perf_counter() - started
         kept = sum((item.score >= 0.5) == flagged_counts for item in scored)
         figures[where] = {
+            "scores": [round(item.score, 6) for item in scored],
             "still_flagged" if flagged_counts else "still_passed": kept / len(rows),
             "windows_per_item": sum(item.windows for item in scored) / len(rows),
             "ms_per_item": 1000 * elapsed / len(rows),
