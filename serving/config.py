@@ -52,7 +52,7 @@ class ServingConfig(BaseModel):
     # Request limits: anything over them is answered 413 with the limit named.
     max_items: int = Field(default=32, ge=1, description="Items in one moderation request.")
     max_windows: int = Field(
-        default=16,
+        default=48,
         ge=1,
         description="Windows one question/response may take; with the model's window it sets "
         "the character limit at load time (413 above).",

@@ -22,11 +22,12 @@ from transformers import PreTrainedTokenizerBase
 from libra_guard.errors import ConfigError
 from libra_guard.modeling.prompt import build_chat_prompt
 
-#: Response tokens per window when the model does not name its own. PROVISIONAL: to be
-#: chosen with benchmarks/padding.py (the share of flagged unsafe rows that stay flagged with
-#: 7,000 characters of safe text before or after them), which has not yet been run on a
-#: trained demo model (README "Benchmarks").
-DEFAULT_WINDOW_TOKENS = 128
+#: Response tokens per window when the model does not name its own: the largest window that
+#: keeps at least 95% of flagged unsafe rows flagged with 7,000 characters of safe text put
+#: before, and after, them (benchmarks/padding.py on the `make demo` model: 48 tokens keep
+#: 100% / 98.8%; 64 keep 100% / 93.8%, 96 keep 97.5% / 82.5%, 128 keep 91.2% / 45.0%). Its
+#: cost, measured the same run: more false alarms (README "Benchmarks").
+DEFAULT_WINDOW_TOKENS = 48
 #: The model-config attribute that stores a model's window (saved in ``config.json``).
 WINDOW_CONFIG_KEY = "libra_window_tokens"
 #: Tokens left free beside the template: the text of a window is re-tokenised in context,
