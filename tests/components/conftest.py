@@ -16,6 +16,22 @@ def artifact(kind: type[dsl.Artifact], path: Path, **metadata: object) -> dsl.Ar
     return kind(name=path.name, uri=str(path), metadata=dict(metadata))
 
 
+def write_passed_decision(path: str | Path, report: Path, levels: dict | None = None) -> None:
+    """The decision file of a gate that passed with no champion to compare against, written
+    with the gate's own writer (the register step reads it with ``read_decision``)."""
+    from libra_guard.promotion.gate import ChampionComparison, GateDecision, GateThresholds
+    from libra_guard.steps.gate import GateOutcome, write_decision
+
+    passed = GateDecision(
+        passed=True,
+        checks=(),
+        comparison=ChampionComparison("no_champion"),
+        reasons=("ok",),
+        thresholds=GateThresholds(),
+    )
+    write_decision(GateOutcome(passed, levels=levels), path, report)
+
+
 def write_evaluation(folder: Path, correct: list[bool], accuracy: float | None = None) -> Path:
     """A minimal evaluation folder (``metrics.json`` + ``predictions.jsonl``) as the gate reads."""
     folder.mkdir(parents=True, exist_ok=True)

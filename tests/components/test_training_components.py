@@ -20,10 +20,8 @@ from components.pretrain_guard import pretrain_guard
 from components.register_guard import register_guard
 from libra_guard.modeling.judge import GuardJudge
 from libra_guard.promotion.champion import compared_champion
-from libra_guard.promotion.gate import ChampionComparison, GateDecision, GateThresholds
-from libra_guard.steps.gate import GateOutcome, write_decision
 from libra_guard.tracking import registry
-from tests.components.conftest import artifact
+from tests.components.conftest import artifact, write_passed_decision
 from tests.pipelines.tiny import tiny_config
 
 pytestmark = pytest.mark.slow
@@ -123,14 +121,7 @@ def test_register_makes_a_challenger_only(
     parent = runs.start_pipeline_run("run-1", experiment="register-test")
     decision = artifact(Artifact, tmp_path / "decision")
     levels = {"safe_below": 0.25, "unsafe_from": 0.75, "precision": 0.9}
-    passed = GateDecision(
-        passed=True,
-        checks=(),
-        comparison=ChampionComparison("no_champion"),
-        reasons=("ok",),
-        thresholds=GateThresholds(),
-    )
-    write_decision(GateOutcome(passed, levels=levels), decision.path, tmp_path / "report.md")
+    write_passed_decision(decision.path, tmp_path / "report.md", levels=levels)
     arguments = {
         "guard_model": trained.guard,
         "test_data": trained.data["test"],

@@ -18,11 +18,13 @@ from libra_guard.cli.main import app
 from libra_guard.data.digest import read_digest
 from libra_guard.data.io import read_rows
 from libra_guard.lifecycle.capture import CaptureConfig, CaptureSink, Decision
-from libra_guard.promotion.gate import ChampionComparison, GateDecision, GateThresholds
-from libra_guard.steps.gate import GateOutcome, write_decision
 from libra_guard.tracking import registry, runs
 from serving.schemas import ModelDescription, PublicModel
-from tests.components.conftest import artifact, tracking_uri  # noqa: F401 (fixture)
+from tests.components.conftest import (  # noqa: F401 (fixture)
+    artifact,
+    tracking_uri,
+    write_passed_decision,
+)
 from tests.serving.conftest import tiny_guard  # noqa: F401 (fixture)
 
 MODEL = {"name": "libra-guard", "version": "4"}
@@ -50,14 +52,7 @@ def register(guard: Path, test_data: Dataset, root: Path) -> str:
     """``register_guard`` after a passed gate, as the pipeline's pass branch runs it."""
     parent = runs.start_pipeline_run("feedback-run", experiment="feedback-lineage")
     decision = artifact(Artifact, root / "decision")
-    passed = GateDecision(
-        passed=True,
-        checks=(),
-        comparison=ChampionComparison("no_champion"),
-        reasons=("ok",),
-        thresholds=GateThresholds(),
-    )
-    write_decision(GateOutcome(passed), decision.path, root / "report.md")
+    write_passed_decision(decision.path, root / "report.md")
     model = artifact(Model, root / "guard_model")
     model.uri = model.path = str(guard)  # the finetuned folder the step hands over
     return register_guard.python_func(
