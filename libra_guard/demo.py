@@ -45,19 +45,19 @@ class DemoConfig(BaseModel):
         """Name the new place of a setting written in the old flat layout, instead of
         pydantic's bare "extra inputs are not permitted"."""
         if isinstance(values, dict):
-            refuse_flat_layout(values, "")
+            refuse_flat_layout(values)
         return values
 
 
-def refuse_flat_layout(values: dict, prefix: str) -> None:
+def refuse_flat_layout(values: dict) -> None:
     """Raise for keys of the old flat layout (data and evaluation settings beside ``train``).
 
     Raises:
         ValueError: such a key is present; the message says where it goes now.
     """
-    moved = {name: f"{prefix}data.{name}" for name in DataConfig.model_fields}
-    moved |= {"eval_mode": f"{prefix}eval.mode", "eval_batch_size": f"{prefix}eval.batch_size"}
-    found = [f"{prefix}{key} -> {moved[key]}" for key in values if key in moved]
+    moved = {name: f"data.{name}" for name in DataConfig.model_fields}
+    moved |= {"eval_mode": "eval.mode", "eval_batch_size": "eval.batch_size"}
+    found = [f"{key} -> {moved[key]}" for key in values if key in moved]
     if found:
         raise ValueError("settings moved into the data:/eval: blocks: " + ", ".join(sorted(found)))
 

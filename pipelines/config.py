@@ -123,7 +123,7 @@ class PipelineConfig(BaseModel):
                     "(demo.train -> train, demo.<data setting> -> data.<setting>, "
                     "demo.eval_mode -> eval.mode, demo.eval_batch_size -> eval.batch_size)"
                 )
-            refuse_flat_layout(values, "")
+            refuse_flat_layout(values)
         return values
 
     def with_overrides(self, **values: object) -> PipelineConfig:
