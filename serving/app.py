@@ -17,6 +17,7 @@ code.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -36,6 +37,8 @@ from serving.http_errors import ModelUnavailable, Overloaded
 from serving.judge_runner import ExplainBusy, Pair
 from serving.observer import serve_observer
 from serving.schemas import Health, ModelDescription, ModelRef
+from serving.stream import SERVER_ERROR, StreamError
+from serving.stream_sessions import StreamLost, StreamsFull
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +89,16 @@ class ServeBackend:
     async def explain(self, pairs: Sequence[Pair]) -> list[str]:
         return await self._call(self._current().explain, list(pairs))
 
+    async def open_stream(self, question: str) -> ServeStream:
+        """A stream on one model replica of the current application (its prefix cached).
+
+        The stream keeps this application's handle: a traffic switch mid-stream leaves it
+        where its cache is.
+        """
+        handle = self._current()
+        stream_id = await self._call(handle.open_stream, question)
+        return ServeStream(self, handle, stream_id)
+
     async def describe(self) -> ModelDescription:
         return ModelDescription.model_validate(await self._call(self._current().describe))
 
@@ -114,6 +127,10 @@ class ServeBackend:
             raise Overloaded(
                 "the guard is at its queue limit; retry shortly", self._config.retry_after_s
             ) from exc
+        except StreamsFull as exc:
+            raise Overloaded(str(exc), self._config.retry_after_s) from exc
+        except StreamLost as exc:
+            raise StreamError("stream_lost", exc.args[0], SERVER_ERROR) from exc
         except ExplainBusy as exc:
             # Ray re-raises a replica's exception as an instance of its own class.
             raise Overloaded(
@@ -125,6 +142,29 @@ class ServeBackend:
             raise ModelUnavailable(
                 f"the model application {self._app_name!r} is not available: {type(exc).__name__}"
             ) from exc
+
+
+class ServeStream:
+    """One open stream: each call goes to the replica holding it (``StreamAffinityRouter``)."""
+
+    def __init__(self, backend: ServeBackend, handle, stream_id: str) -> None:
+        self._backend = backend
+        self._handle = handle.options(session_id=stream_id)
+        self._id = stream_id
+
+    async def add(self, delta: str) -> Scored:
+        reply = await self._backend._call(self._handle.add_to_stream, self._id, delta)
+        levels = reply.get("levels")
+        return Scored(
+            reply["score"],
+            ModelRef.model_validate(reply["model"]),
+            levels=LevelThresholds.model_validate(levels) if levels else None,
+        )
+
+    async def close(self) -> None:
+        """Free the stream's cache on its replica; a replica already gone holds nothing."""
+        with contextlib.suppress(ModelUnavailable, StreamError):
+            await self._backend._call(self._handle.close_stream, self._id)
 
 
 @serve.deployment(name=API_DEPLOYMENT)

@@ -21,6 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from libra_guard.errors import ConfigError
 from libra_guard.lifecycle.capture import CaptureConfig
 
+#: ``serving.stream_router.ROUTER_PATH``, named here so the config never imports Ray.
+STREAM_ROUTER_PATH = "serving.stream_router.StreamAffinityRouter"
+
 
 class AutoscalingSettings(BaseModel):
     """Ray Serve autoscaling of the model replicas (``autoscaling_config``)."""
@@ -125,6 +128,13 @@ class ServingConfig(BaseModel):
     explain_timeout_s: float = Field(
         default=300.0, gt=0, description="An explain call's limit before the API answers 504."
     )
+    # Moderation streams (WS /v1/moderate/stream) held by one model replica.
+    stream_max_open: int = Field(
+        default=64, ge=1, description="Open streams per replica; a new one is refused above."
+    )
+    stream_idle_timeout_s: float = Field(
+        default=300.0, gt=0, description="A stream unused this long is dropped (its cache freed)."
+    )
     # Opt-in capture of served decisions (libra_guard.lifecycle.capture); unset: off.
     capture: CaptureConfig | None = Field(default=None, description="Sampled decision capture.")
 
@@ -163,6 +173,8 @@ class ServingConfig(BaseModel):
             "ray_actor_options": {"num_cpus": self.model_num_cpus, "num_gpus": self.model_num_gpus},
             "max_constructor_retry_count": self.constructor_retries,
             "health_check_period_s": self.health_check_period_s,
+            # A stream's calls go to the replica holding its cache (serving.stream_router).
+            "request_router_config": {"request_router_class": STREAM_ROUTER_PATH},
         }
         if self.autoscaling is not None:
             options["autoscaling_config"] = self.autoscaling.model_dump()

@@ -29,6 +29,8 @@ from serving.backend import CANARY_FAILED, levels_of
 from serving.config import ServingConfig
 from serving.model_source import description_of, load_source
 from serving.schemas import ModelDescription, ModelRef
+from serving.stream_router import new_stream_id
+from serving.stream_sessions import OpenStreams
 
 
 def _levels_dict(description: ModelDescription) -> dict | None:
@@ -65,6 +67,9 @@ class GuardModel:
             description_of(ModelVersion.unregistered(folder), folder)
         )
         self._levels = _levels_dict(self._description)
+        config = self._config
+        self._streams = OpenStreams(config.stream_max_open, config.stream_idle_timeout_s)
+        self._replica = serve.get_replica_context().replica_id.unique_id
         self.score.set_max_batch_size(self._config.batch_max_size)
         self.score.set_batch_wait_timeout_s(self._config.batch_wait_timeout_s)
 
@@ -117,6 +122,34 @@ class GuardModel:
         """The generated critique per pair (greedy, the paper's protocol)."""
         flat = [tuple(pair) for pair in pairs]
         return await self._runner.critiques(flat, self._config.explain_max_new_tokens)
+
+    async def open_stream(self, question: str) -> str:
+        """Start judging a response to ``question`` (its prefix cached now); the stream's id.
+
+        The id names this replica, so ``StreamAffinityRouter`` sends the stream's later calls
+        here. Raises ``StreamsFull`` past ``stream_max_open`` open streams.
+        """
+        from libra_guard.modeling.streaming import StreamingVerdict
+
+        self._streams.check_room()
+        verdict = await self._runner.on_model_thread(
+            lambda: StreamingVerdict(self._runner.judge, question)
+        )
+        stream_id = new_stream_id(self._replica)
+        self._streams.add(stream_id, verdict)
+        return stream_id
+
+    async def add_to_stream(self, stream_id: str, delta: str) -> dict:
+        """P(不安全) of the stream's whole response once ``delta`` is appended.
+
+        Raises ``StreamLost`` when this replica does not hold the stream.
+        """
+        verdict = self._streams.get(stream_id)
+        score = await self._runner.on_model_thread(lambda: verdict.add(delta))
+        return {"score": min(1.0, max(0.0, score)), "model": self._ref, "levels": self._levels}
+
+    async def close_stream(self, stream_id: str) -> None:
+        self._streams.close(stream_id)
 
     async def describe(self) -> dict:
         return self._description.model_dump()

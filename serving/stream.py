@@ -16,8 +16,8 @@ message and a close code: 1008 for a wrong message, 1009 when the response passe
 ``max_chars``, 1011 when the backend cannot stream. With ``LIBRA_API_KEY`` set, the handshake
 needs ``Authorization: Bearer <key>`` (closed with 1008 otherwise).
 
-Only a backend holding the model in the process can stream (the plain server, a local
-backend); the stream's cache lives next to the model.
+The stream's cache lives next to the model: in this process for the plain server, on one
+model replica for Ray Serve (``app.ServeStream``, routed there by ``stream_router``).
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def install_stream_route(
     @app.websocket("/v1/moderate/stream")
     async def moderate_stream(socket: WebSocket) -> None:
         await socket.accept()
+        stream = None
         try:
             auth.check(socket.headers.get("authorization"))
             opener = getattr(backend, "open_stream", None)
@@ -59,8 +60,11 @@ def install_stream_route(
                     "this deployment cannot stream; use POST /v1/moderate",
                     SERVER_ERROR,
                 )
+            # The API's text limit: the model's (max_windows windows) and max_chars, if set.
+            limits = [n for n in (config.max_chars, await backend.text_limit()) if n is not None]
+            max_chars = min(limits) if limits else None
             question = _field(await socket.receive_json(), "question")
-            if len(question) > config.max_chars:
+            if max_chars is not None and len(question) > max_chars:
                 raise StreamError("text_too_long", "the question is over max_chars", TOO_BIG)
             stream = await opener(question)
             chars = 0
@@ -69,10 +73,10 @@ def install_stream_route(
                 done = isinstance(message, dict) and message.get("done") is True
                 delta = "" if done else _field(message, "delta", allow_empty=True)
                 chars += len(delta)
-                if chars > config.max_chars:
+                if max_chars is not None and chars > max_chars:
                     raise StreamError(
                         "text_too_long",
-                        f"the response passed {config.max_chars} characters (max_chars)",
+                        f"the response passed {max_chars} characters (the text limit)",
                         TOO_BIG,
                     )
                 scored = await stream.add(delta)
@@ -99,6 +103,10 @@ def install_stream_route(
             await _close(socket, exc.code, exc.message, exc.close_code)
         except ValueError as exc:  # receive_json on a message that is not JSON
             await _close(socket, "invalid_json", f"messages must be JSON: {exc}", POLICY_VIOLATION)
+        finally:
+            # A stream held elsewhere (a Serve model replica) frees its cache now.
+            if stream is not None and hasattr(stream, "close"):
+                await stream.close()
 
 
 def _field(message: object, name: str, allow_empty: bool = False) -> str:
