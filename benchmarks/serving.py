@@ -3,17 +3,21 @@ side in one run on the same model.
 
 (a) ``verdict`` (one forward pass, P(不安全) at the verdict position) against ``generate``
     (the paper's greedy JSON protocol, scored by the paper's rule): speed ratio and how often
-    the two verdicts agree;
+    the two verdicts agree (skipped for ``--preset``: random weights generate nothing useful);
 (b) the same API three ways: Ray Serve with dynamic batching, Ray Serve without batching, and
     a plain single-process FastAPI app (no Ray); throughput and p50/p99 latency of
     single-item requests at several client concurrencies, all on 127.0.0.1.
 
-Every server uses one torch thread for the model so the comparison is of serving, not of
-core counts. Everything is bounded: a fixed number of requests per level and a time cap.
+The same CPU budget for every server: each runs in processes of its own (the plain server
+too), apart from the client threads, on the same cores, with one torch thread for the model,
+so the comparison is of serving, not of core counts. The load average before and after is
+recorded: on a shared machine the figures move with it, the ratios less. Everything is
+bounded: a fixed number of requests per level and a time cap.
 
 Usage::
 
     .venv/bin/python benchmarks/serving.py --model runs/demo/model/final     # ~3-5 min, 2 CPUs
+    .venv/bin/python benchmarks/serving.py --preset small --out /tmp/serving-small.json
     .venv/bin/python benchmarks/serving.py --model models:/libra-guard@champion \
         --rows 48 --requests 96 --concurrency 1 4 16 --out /tmp/serving-bench.json
 """
@@ -22,11 +26,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import statistics
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
@@ -45,13 +53,21 @@ from serving.model_source import load_source, target_of  # noqa: E402
 from serving.plain import free_port, running_plain_server  # noqa: E402
 
 console = Console()
+#: Presets whose shape ``--preset`` builds: ``tiny`` is the demo model's shape.
+BENCH_PRESETS = ("tiny", "small")
 #: Per concurrency level, stop sending after this many seconds even if requests remain.
 LEVEL_CAP_S = 60.0
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="Model folder or models:/ URI.")
+    model_arg = parser.add_mutually_exclusive_group(required=True)
+    model_arg.add_argument("--model", help="Model folder or models:/ URI.")
+    model_arg.add_argument(
+        "--preset",
+        choices=sorted(BENCH_PRESETS),
+        help="Build this preset's shape from config (random weights: speed only; (a) skipped).",
+    )
     parser.add_argument("--data", type=Path, help="JSONL rows to use (default: synthetic).")
     parser.add_argument("--rows", type=int, default=32, help="Rows for verdict vs generate.")
     parser.add_argument("--requests", type=int, default=64, help="Requests per level.")
@@ -60,15 +76,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="Write the figures as JSON here.")
     args = parser.parse_args()
 
-    model = target_of(args.model)
     rows = read_rows(str(args.data)) if args.data else generate(args.rows, seed=7).rows
     rows = rows[: args.rows]
     pairs = [(row.question, row.response) for row in rows]
-    report = {"model": model.model.to_dict(), "rows": len(rows)}
-    report["verdict_vs_generate"] = verdict_vs_generate(
-        load_source(model.source), pairs, args.max_new_tokens
-    )
-    report["serving"] = compare_servers(model, pairs, args.requests, args.concurrency)
+    with tempfile.TemporaryDirectory(prefix="serving-bench-") as scratch:
+        source = args.model or str(build_preset(args.preset, rows, Path(scratch)))
+        model = target_of(source)
+        report = {"model": model.model.to_dict(), "preset": args.preset, "rows": len(rows)}
+        report["load_average_before"] = os.getloadavg()
+        if args.preset is None:
+            report["verdict_vs_generate"] = verdict_vs_generate(
+                load_source(model.source), pairs, args.max_new_tokens
+            )
+        report["serving"] = compare_servers(model, pairs, args.requests, args.concurrency)
+        report["load_average_after"] = os.getloadavg()
     print_tables(report)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -76,6 +97,17 @@ def main() -> None:
         partial.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
         partial.replace(args.out)
         console.print(f"figures written to {args.out}")
+
+
+def build_preset(name: str, rows: list, folder: Path) -> Path:
+    """A guard of preset ``name``'s shape (its tokenizer trained on ``rows``, random weights):
+    the demo model's shape for ``tiny``; serving speed depends on the shape, not the weights."""
+    from libra_guard.modeling.factory import build_tiny_base
+    from libra_guard.modeling.presets import PRESETS
+    from libra_guard.training.runner import guard_corpus
+
+    console.print(f"building the {name} preset's shape …")
+    return build_tiny_base(guard_corpus(rows * 4), PRESETS[name], folder / name)
 
 
 def verdict_vs_generate(folder: Path, pairs: list, max_new_tokens: int) -> dict:
@@ -117,7 +149,7 @@ def compare_servers(model, pairs: list, per_level: int, levels: list[int]) -> di
 
     base = {"torch_threads": 1, "model_num_cpus": 1.0, "max_items": 8}
     results: dict[str, list[dict]] = {}
-    with running_plain_server(model, ServingConfig(**base)) as url:
+    with plain_server_process(model.source, base) as url:
         results["plain FastAPI (1 process)"] = load_levels(url, pairs, per_level, levels)
     ray.init(
         num_cpus=2,
@@ -144,6 +176,32 @@ def compare_servers(model, pairs: list, per_level: int, levels: list[int]) -> di
     finally:
         ray.shutdown()
     return results
+
+
+@contextmanager
+def plain_server_process(source: str, config: dict) -> Iterator[str]:
+    """The plain server in a process of its own, as every Serve server is: in this process it
+    would share one interpreter lock with the client threads and be measured against them."""
+    context = multiprocessing.get_context("spawn")
+    port = free_port()
+    ready, stop = context.Event(), context.Event()
+    process = context.Process(
+        target=_run_plain, args=(source, config, port, ready, stop), name="plain-guard"
+    )
+    process.start()
+    try:
+        if not ready.wait(timeout=300):
+            raise SystemExit("the plain server did not start within 300 s")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop.set()
+        process.join(timeout=30)
+
+
+def _run_plain(source: str, config: dict, port: int, ready, stop) -> None:
+    with running_plain_server(target_of(source), ServingConfig(**config), port=port):
+        ready.set()
+        stop.wait()
 
 
 def load_levels(url: str, pairs: list, per_level: int, levels: list[int]) -> list[dict]:
@@ -217,19 +275,25 @@ def run_threads(target: Callable[[], None], count: int) -> None:
 
 
 def print_tables(report: dict) -> None:
-    figures = report["verdict_vs_generate"]
-    table = Table(title=f"(a) verdict vs generate, {report['rows']} rows")
-    for column in ("verdict s/row", "generate s/row", "speed-up", "agreement", "unparseable"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        f"{figures['verdict_s_per_row']:.4f}",
-        f"{figures['generate_s_per_row']:.4f}",
-        f"{figures['speedup']:.1f}x",
-        f"{figures['agreement']:.1%}",
-        str(figures["unparseable_generations"]),
+    figures = report.get("verdict_vs_generate")
+    if figures:
+        table = Table(title=f"(a) verdict vs generate, {report['rows']} rows")
+        for column in ("verdict s/row", "generate s/row", "speed-up", "agreement", "unparseable"):
+            table.add_column(column, justify="right")
+        table.add_row(
+            f"{figures['verdict_s_per_row']:.4f}",
+            f"{figures['generate_s_per_row']:.4f}",
+            f"{figures['speedup']:.1f}x",
+            f"{figures['agreement']:.1%}",
+            str(figures["unparseable_generations"]),
+        )
+        console.print(table)
+    loads = [report["load_average_before"], report["load_average_after"]]
+    shown = " -> ".join("/".join(f"{value:.1f}" for value in load) for load in loads)
+    table = Table(
+        title=f"(b) single-item requests on 127.0.0.1, model {report.get('preset') or 'given'}, "
+        f"load average (1/5/15 min) {shown}"
     )
-    console.print(table)
-    table = Table(title="(b) single-item requests on 127.0.0.1")
     for column in ("server", "clients", "req/s", "p50 ms", "p99 ms", "failed", "vs plain"):
         table.add_column(column, justify="right" if column != "server" else "left")
     plain = {f["concurrency"]: f for f in report["serving"]["plain FastAPI (1 process)"]}

@@ -48,6 +48,11 @@ MODEL_DEPLOYMENT = "GuardModel"
 HEALTH_TIMEOUT_S = 10.0
 
 
+def _count_pairs(calls: list[Sequence]) -> int:
+    """Batch size in pairs: each batched call carries a list of pairs."""
+    return sum(len(pairs) for pairs in calls)
+
+
 class ServeBackend:
     """``GuardBackend`` over Serve handles to the model application named in user_config."""
 
@@ -56,6 +61,8 @@ class ServeBackend:
         self._app_name: str | None = None
         self._handle = None
         self._text_limits: dict[str, int | None] = {}
+        self._score_batch.set_max_batch_size(config.batch_max_size)
+        self._score_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
 
     def point_to(self, app_name: str) -> None:
         """Send all new work to ``app_name``; calls already made finish where they are."""
@@ -70,19 +77,30 @@ class ServeBackend:
         return self._text_limits[name]
 
     async def score(self, pairs: Sequence[Pair]) -> list[Scored]:
-        handle = self._current()
-        method = handle.score if self._config.batching else handle.score_unbatched
+        """Scores in order; with batching, concurrent requests share one model call."""
         size = self._config.batch_max_size
         chunks = [list(pairs[start : start + size]) for start in range(0, len(pairs), size)]
-        replies = await asyncio.gather(*(self._call(method, chunk) for chunk in chunks))
+        work = self._score_batch if self._config.batching else self._score_now
+        replies = await asyncio.gather(*(work(chunk) for chunk in chunks))
+        return [one for reply in replies for one in reply]
+
+    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01, batch_size_fn=_count_pairs)
+    async def _score_batch(self, calls: list[list[Pair]]) -> list[list[Scored]]:
+        """The chunks of concurrent requests as one model call, split back per chunk."""
+        scored = await self._score_now([pair for pairs in calls for pair in pairs])
+        replies, start = [], 0
+        for pairs in calls:
+            replies.append(scored[start : start + len(pairs)])
+            start += len(pairs)
+        return replies
+
+    async def _score_now(self, pairs: list[Pair]) -> list[Scored]:
+        reply = await self._call(self._current().score, pairs)
+        # Parsed once per model call, shared by every pair of it.
+        model = ModelRef.model_validate(reply["model"])
+        levels = LevelThresholds.model_validate(reply["levels"]) if reply.get("levels") else None
         return [
-            Scored(
-                score,
-                ModelRef.model_validate(reply["model"]),
-                windows,
-                LevelThresholds.model_validate(reply["levels"]) if reply.get("levels") else None,
-            )
-            for reply in replies
+            Scored(score, model, windows, levels)
             for score, windows in zip(reply["scores"], reply["windows"], strict=True)
         ]
 

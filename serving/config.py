@@ -80,12 +80,19 @@ class ServingConfig(BaseModel):
     explain_max_new_tokens: int = Field(
         default=256, ge=1, le=4096, description="Critique length limit (the paper uses 256)."
     )
-    # Batching on the model replica; a request's items are cut into chunks of at most
-    # ``batch_max_size`` and every chunk is one batched call.
+    # Batching in the ingress, where requests arrive: a request's items are cut into chunks
+    # of at most ``batch_max_size``; concurrent chunks are gathered into one call to a model
+    # replica, which scores it in passes grouped by length.
     batching: bool = Field(default=True, description="Dynamic batching across requests.")
     batch_max_size: int = Field(default=16, ge=1, description="Items per forward pass.")
     batch_wait_timeout_s: float = Field(
         default=0.01, ge=0, description="How long a batch waits to fill."
+    )
+    batch_max_tokens: int = Field(
+        default=4096,
+        ge=64,
+        description="Padded tokens per forward pass (pairs times the longest, counted in "
+        "characters); a batch is sorted by length and cut into passes within it.",
     )
     # Concurrency and queue bounds. A call over the queue bound is refused at once: the
     # client gets 503 with Retry-After instead of a queue that grows without end.
@@ -140,9 +147,9 @@ class ServingConfig(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> ServingConfig:
-        if self.batching and self.model_max_ongoing_requests < self.batch_max_size:
+        if self.batching and self.api_max_ongoing_requests < self.batch_max_size:
             raise ValueError(
-                f"model_max_ongoing_requests ({self.model_max_ongoing_requests}) is below "
+                f"api_max_ongoing_requests ({self.api_max_ongoing_requests}) is below "
                 f"batch_max_size ({self.batch_max_size}): batches could never fill"
             )
         chunks = -(-self.max_items // self.batch_max_size)

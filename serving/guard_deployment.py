@@ -1,15 +1,17 @@
 """``GuardModel``: the Serve deployment that holds one guard model per replica.
 
-Requests reach it only through the ingress (``app.GuardAPI``), each carrying at most
-``batch_max_size`` (question, response) pairs. ``@serve.batch`` gathers concurrent calls
-into one forward pass of at most ``batch_max_size`` pairs (``batch_size_fn`` counts pairs, not
-calls), so many small requests cost one pass instead of many. ``score_unbatched`` is the same
-work without the batch queue, for the benchmark's comparison.
+Requests reach it only through the ingress (``app.GuardAPI``). The ingress gathers
+concurrent requests into one call (``@serve.batch`` there, where requests arrive), so a
+burst of single-item requests costs one call to this replica and one trip to its scoring
+thread instead of one each; here the call is scored at once, in passes grouped by length
+(``bucketing``). Batching in the ingress rather than here removes one queue and one batch
+wait per request, and the hop from the ingress to this replica is paid per batch.
 
 The deployment options (set by ``app.build_model_app`` from ``ServingConfig``) bound the work
 per replica: ``max_ongoing_requests`` calls run at once and ``max_queued_requests`` wait;
 further callers get ``BackPressureError`` at once, which the ingress answers 503 with
-Retry-After.
+Retry-After. Moderation streams stay on the replica that opened them
+(``stream_router``, ``stream_sessions``).
 
 ``model`` is the target's source: a pinned registry URI that each replica resolves and
 downloads on its own node (``model_source.load_source``), or an unregistered model's folder.
@@ -19,8 +21,6 @@ instead of reloading them.
 """
 
 from __future__ import annotations
-
-from collections.abc import Sequence
 
 from ray import serve
 
@@ -37,11 +37,6 @@ def _levels_dict(description: ModelDescription) -> dict | None:
     """The version's calibrated level thresholds as a plain dict for the ingress, or None."""
     levels = levels_of(description)
     return None if levels is None else levels.model_dump()
-
-
-def _count_pairs(calls: list[Sequence]) -> int:
-    """Batch size in pairs: each batched call carries a list of pairs."""
-    return sum(len(pairs) for pairs in calls)
 
 
 @serve.deployment(name="GuardModel")
@@ -70,8 +65,6 @@ class GuardModel:
         config = self._config
         self._streams = OpenStreams(config.stream_max_open, config.stream_idle_timeout_s)
         self._replica = serve.get_replica_context().replica_id.unique_id
-        self.score.set_max_batch_size(self._config.batch_max_size)
-        self.score.set_batch_wait_timeout_s(self._config.batch_wait_timeout_s)
 
     def reconfigure(self, user_config: dict) -> None:
         """Take the ``ModelVersion`` (``{"model": {name, version, aliases, lineage}}``)."""
@@ -93,24 +86,16 @@ class GuardModel:
     def _ref(self) -> dict:
         return ModelRef(name=self._description.name, version=self._description.version).model_dump()
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01, batch_size_fn=_count_pairs)
-    async def score(self, calls: list[list[tuple[str, str]]]) -> list[dict]:
-        """P(不安全) and windows read per pair of each call, in one pass over all calls."""
-        flat = [tuple(pair) for pairs in calls for pair in pairs]
-        scored = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
-        replies, start = [], 0
-        for pairs in calls:
-            replies.append(self._reply(scored[start : start + len(pairs)]))
-            start += len(pairs)
-        return replies
-
-    async def score_unbatched(self, pairs: list[tuple[str, str]]) -> dict:
-        """The same as ``score`` for one call, without waiting for others."""
+    async def score(self, pairs: list[tuple[str, str]]) -> dict:
+        """P(不安全) and windows read per pair: one trip to the scoring thread for the call."""
         flat = [tuple(pair) for pair in pairs]
-        scored = await self._runner.scores(flat, batch_size=self._config.batch_max_size)
+        scored = await self._runner.scores(
+            flat, batch_size=self._config.batch_max_size, max_tokens=self._config.batch_max_tokens
+        )
         return self._reply(scored)
 
     def _reply(self, scored) -> dict:
+        # Plain lists and dicts: the reply crosses to the ingress once per batch.
         return {
             "scores": [one.score for one in scored],
             "windows": [one.windows for one in scored],

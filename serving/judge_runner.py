@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from libra_guard.errors import ModelError
+from serving.bucketing import length_buckets
 
 logger = logging.getLogger(__name__)
 
@@ -87,12 +88,25 @@ class JudgeRunner:
             raise ModelError(f"the canary item scored {score!r}, not a probability")
         return score
 
-    async def scores(self, pairs: Sequence[Pair], batch_size: int):
-        """``WindowedScore`` (P(不安全), windows read) per pair, ``batch_size`` windows a pass."""
+    async def scores(self, pairs: Sequence[Pair], batch_size: int, max_tokens: int = 1 << 30):
+        """``WindowedScore`` (P(不安全), windows read) per pair, in order.
+
+        The pairs are grouped by length (``bucketing.length_buckets``: at most ``batch_size``
+        pairs and about ``max_tokens`` padded tokens a pass), all in one trip to the
+        scoring thread.
+        """
         scored = await self._run(
-            self._scoring, lambda: self.judge.verdict_windows(pairs, batch_size=batch_size)
+            self._scoring, lambda: self._score_bucketed(pairs, batch_size, max_tokens)
         )
         self._last_ok = time.monotonic()
+        return scored
+
+    def _score_bucketed(self, pairs: Sequence[Pair], batch_size: int, max_tokens: int) -> list:
+        scored: list = [None] * len(pairs)
+        for bucket in length_buckets(pairs, batch_size, max_tokens):
+            passes = self.judge.verdict_windows([pairs[i] for i in bucket], batch_size=batch_size)
+            for index, one in zip(bucket, passes, strict=True):
+                scored[index] = one
         return scored
 
     async def critiques(self, pairs: Sequence[Pair], max_new_tokens: int) -> list[str]:

@@ -140,7 +140,7 @@ class LocalServeRollout(Rollout):
         from ray import serve
 
         handle = serve.get_deployment_handle(MODEL_DEPLOYMENT, app_name=target.app_name)
-        reply = handle.score_unbatched.remote(list(pairs)).result(timeout_s=300)
+        reply = handle.score.remote(list(pairs)).result(timeout_s=300)
         return [float(score) for score in reply["scores"]]
 
     def switch(self, app_name: str) -> None:
