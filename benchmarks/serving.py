@@ -88,6 +88,7 @@ def main() -> None:
             report["verdict_vs_generate"] = verdict_vs_generate(
                 load_source(model.source), pairs, args.max_new_tokens
             )
+        report["batching_ceiling"] = batching_ceiling(load_source(model.source), pairs)
         report["serving"] = compare_servers(model, pairs, args.requests, args.concurrency)
         report["load_average_after"] = os.getloadavg()
     print_tables(report)
@@ -137,6 +138,45 @@ def verdict_vs_generate(folder: Path, pairs: list, max_new_tokens: int) -> dict:
         "unparseable_generations": sum(v is None for v in by_text),
         "max_new_tokens": max_new_tokens,
     }
+
+
+def batching_ceiling(folder: Path, pairs: list, batch: int = 16, repeats: int = 3) -> dict:
+    """Model seconds per item, one pass per item (the plain server) against passes of
+    ``batch`` grouped by length (a Serve replica): the most batching can buy on one torch
+    thread, whatever the serving around it costs."""
+    import torch
+
+    from libra_guard.modeling.judge import GuardJudge
+    from serving.bucketing import length_buckets
+
+    torch.set_num_threads(1)
+    judge = GuardJudge.load(folder)
+    items = (pairs * (1 + batch // max(1, len(pairs))))[: max(batch, len(pairs))]
+
+    def one_by_one() -> None:
+        for pair in items:
+            judge.verdict_windows([pair], batch_size=1)
+
+    def bucketed() -> None:
+        for bucket in length_buckets(items, batch, 4096):
+            judge.verdict_windows([items[i] for i in bucket], batch_size=batch)
+
+    figures = {}
+    for name, work in (("one_by_one", one_by_one), ("batched", bucketed)):
+        work()  # warm-up
+        times = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            work()
+            times.append(time.perf_counter() - started)
+        figures[f"{name}_ms_per_item"] = 1000 * statistics.median(times) / len(items)
+    figures["ceiling"] = figures["one_by_one_ms_per_item"] / figures["batched_ms_per_item"]
+    console.print(
+        f"model only: {figures['one_by_one_ms_per_item']:.1f} ms/item one by one, "
+        f"{figures['batched_ms_per_item']:.1f} ms/item batched: at most "
+        f"{figures['ceiling']:.2f}x from batching"
+    )
+    return figures
 
 
 def compare_servers(model, pairs: list, per_level: int, levels: list[int]) -> dict:

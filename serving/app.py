@@ -84,7 +84,14 @@ class ServeBackend:
         replies = await asyncio.gather(*(work(chunk) for chunk in chunks))
         return [one for reply in replies for one in reply]
 
-    @serve.batch(max_batch_size=16, batch_wait_timeout_s=0.01, batch_size_fn=_count_pairs)
+    # Several batches in flight: one waiting at the model replica is merged there with the
+    # ones behind it (merging.WaitingMerger) instead of waiting here for a full batch.
+    @serve.batch(
+        max_batch_size=16,
+        batch_wait_timeout_s=0.01,
+        batch_size_fn=_count_pairs,
+        max_concurrent_batches=4,
+    )
     async def _score_batch(self, calls: list[list[Pair]]) -> list[list[Scored]]:
         """The chunks of concurrent requests as one model call, split back per chunk."""
         scored = await self._score_now([pair for pairs in calls for pair in pairs])

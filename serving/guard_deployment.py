@@ -3,9 +3,9 @@
 Requests reach it only through the ingress (``app.GuardAPI``). The ingress gathers
 concurrent requests into one call (``@serve.batch`` there, where requests arrive), so a
 burst of single-item requests costs one call to this replica and one trip to its scoring
-thread instead of one each; here the call is scored at once, in passes grouped by length
-(``bucketing``). Batching in the ingress rather than here removes one queue and one batch
-wait per request, and the hop from the ingress to this replica is paid per batch.
+thread instead of one each, and the hop from the ingress to this replica is paid per batch.
+Here calls that arrive while the model is busy are merged (``merging.WaitingMerger``, no
+timer) and scored in passes grouped by length (``bucketing``).
 
 The deployment options (set by ``app.build_model_app`` from ``ServingConfig``) bound the work
 per replica: ``max_ongoing_requests`` calls run at once and ``max_queued_requests`` wait;
@@ -27,6 +27,7 @@ from ray import serve
 from libra_guard.tracking.model_version import ModelVersion
 from serving.backend import CANARY_FAILED, levels_of
 from serving.config import ServingConfig
+from serving.merging import WaitingMerger
 from serving.model_source import description_of, load_source
 from serving.schemas import ModelDescription, ModelRef
 from serving.stream_router import new_stream_id
@@ -65,6 +66,7 @@ class GuardModel:
         config = self._config
         self._streams = OpenStreams(config.stream_max_open, config.stream_idle_timeout_s)
         self._replica = serve.get_replica_context().replica_id.unique_id
+        self._merger = WaitingMerger(self._score_merged, max_pairs=config.batch_max_size)
 
     def reconfigure(self, user_config: dict) -> None:
         """Take the ``ModelVersion`` (``{"model": {name, version, aliases, lineage}}``)."""
@@ -87,12 +89,14 @@ class GuardModel:
         return ModelRef(name=self._description.name, version=self._description.version).model_dump()
 
     async def score(self, pairs: list[tuple[str, str]]) -> dict:
-        """P(不安全) and windows read per pair: one trip to the scoring thread for the call."""
-        flat = [tuple(pair) for pair in pairs]
-        scored = await self._runner.scores(
-            flat, batch_size=self._config.batch_max_size, max_tokens=self._config.batch_max_tokens
+        """P(不安全) and windows read per pair; calls waiting for the model run merged."""
+        return self._reply(await self._merger.score([tuple(pair) for pair in pairs]))
+
+    def _score_merged(self, pairs: list[tuple[str, str]]):
+        config = self._config
+        return self._runner.scores(
+            pairs, batch_size=config.batch_max_size, max_tokens=config.batch_max_tokens
         )
-        return self._reply(scored)
 
     def _reply(self, scored) -> dict:
         # Plain lists and dicts: the reply crosses to the ingress once per batch.
