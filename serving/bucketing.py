@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-Pair = tuple[str, str]
+#: (question, response); ``None`` as the response: a prompt (the question alone is judged).
+Pair = tuple[str, str | None]
 
 
 def text_length(pair: Pair) -> int:
     """Characters of the question and the response (an upper bound on their tokens)."""
-    return len(pair[0]) + len(pair[1])
+    return len(pair[0]) + len(pair[1] or "")
 
 
 def length_buckets(pairs: Sequence[Pair], max_items: int, max_tokens: int) -> list[list[int]]:

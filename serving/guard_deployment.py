@@ -89,8 +89,12 @@ class GuardModel:
         return ModelRef(name=self._description.name, version=self._description.version).model_dump()
 
     async def score(self, pairs: list[tuple[str, str]]) -> dict:
-        """P(不安全) and windows read per pair; calls waiting for the model run merged."""
-        return self._reply(await self._merger.score([tuple(pair) for pair in pairs]))
+        """P(不安全) and windows read per pair; with ``batching``, calls waiting for the model
+        run merged, without it each call runs alone (the benchmark's unbatched server)."""
+        flat = [tuple(pair) for pair in pairs]
+        if not self._config.batching:
+            return self._reply(await self._score_merged(flat))
+        return self._reply(await self._merger.score(flat))
 
     def _score_merged(self, pairs: list[tuple[str, str]]):
         config = self._config

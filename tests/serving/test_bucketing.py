@@ -31,3 +31,8 @@ def test_the_runner_scores_each_pair_as_if_alone_in_request_order(tiny_guard: Pa
     alone = [runner.judge.verdict_windows([pair], batch_size=1)[0] for pair in pairs]
     assert [one.windows for one in bucketed] == [one.windows for one in alone]
     assert [one.score for one in bucketed] == pytest.approx([one.score for one in alone], abs=1e-5)
+
+
+def test_a_prompt_without_a_response_counts_its_question_only() -> None:
+    assert text_length(("问题", None)) == 2
+    assert length_buckets([("长问题", None), ("q", "r")], max_items=4, max_tokens=100) == [[1, 0]]
