@@ -12,7 +12,9 @@ belongs to the whole row).
 
 A question too long for its share of the context is read the same way: its further windows
 are each judged with the response's first window. An item whose question is its response
-(prompt moderation) is windowed in step, the same slice in both slots.
+is windowed in step, the same slice in both slots. A prompt-task item (``response=None``,
+our prompt template) follows the same rule with the question as the text under review: at
+most ``window_tokens`` question tokens per window, overlapping by a quarter.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ WINDOW_CONFIG_KEY = "libra_window_tokens"
 CONTEXT_SLACK = 8
 
 
-def prompt_ids(tokenizer: PreTrainedTokenizerBase, question: str, response: str) -> list[int]:
-    """Token ids of the chat prompt for one (question, response), nothing cut."""
+def prompt_ids(
+    tokenizer: PreTrainedTokenizerBase, question: str, response: str | None
+) -> list[int]:
+    """Token ids of the chat prompt for one (question, response), nothing cut;
+    ``response=None``: the prompt-task template."""
     text = build_chat_prompt(tokenizer, question, response)
     return tokenizer(text, add_special_tokens=False).input_ids
 
@@ -70,26 +75,31 @@ def split_text(tokenizer: PreTrainedTokenizerBase, text: str, size: int, overlap
 def pair_windows(
     tokenizer: PreTrainedTokenizerBase,
     question: str,
-    response: str,
+    response: str | None,
     budget: int,
     window_tokens: int,
 ) -> list[list[int]]:
     """Prompt token ids of every window of one item; each fits in ``budget`` tokens.
+    ``response=None``: a prompt-task item, windowed over its question.
 
     Raises:
         ConfigError: the template alone leaves no room for text in ``budget`` tokens.
     """
     whole = prompt_ids(tokenizer, question, response)
-    response_tokens = _token_count(tokenizer, response)
-    if len(whole) <= budget and response_tokens <= window_tokens:
+    judged = question if response is None else response
+    if len(whole) <= budget and _token_count(tokenizer, judged) <= window_tokens:
         return [whole]
-    room = budget - len(prompt_ids(tokenizer, "", "")) - CONTEXT_SLACK
+    room = budget - len(prompt_ids(tokenizer, "", "" if response is not None else None))
+    room -= CONTEXT_SLACK
     if room < 2:
         raise ConfigError(
             f"the model leaves {budget} tokens for the prompt, but the Libra template alone "
             f"needs {budget - room}; use a model with a longer context"
         )
-    if question == response:
+    if response is None:
+        size = min(window_tokens, room)
+        texts = [(part, None) for part in split_text(tokenizer, question, size, size // 4)]
+    elif question == response:
         size = min(window_tokens, room // 2)
         texts = [(part, part) for part in split_text(tokenizer, question, size, size // 4)]
     else:
