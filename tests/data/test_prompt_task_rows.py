@@ -73,3 +73,12 @@ def test_validation_keeps_both_tasks_and_round_trips_them(tmp_path: Path) -> Non
     assert [row.task for row in rows] == ["response", "prompt"]
     again = write_jsonl(rows, tmp_path / "again.jsonl")
     assert Path(again).read_bytes() == (tmp_path / "clean.jsonl").read_bytes()
+
+
+def test_stats_count_tasks_and_measure_responses_of_response_rows_only() -> None:
+    from libra_guard.data.stats import dataset_stats
+
+    rows = [parse_row(make_row(1, response="四个字呢")), parse_row(_prompt_row(2))]
+    stats = dataset_stats(rows)
+    assert stats["tasks"] == {"response": 1, "prompt": 1}
+    assert stats["response_chars"]["min"] == stats["response_chars"]["max"] == 4
