@@ -108,3 +108,16 @@ def test_the_model_judges_a_prompt_row_with_the_prompt_template(mixed, tmp_path)
         + metrics["levels"]["controversial"]["n"]
         == 4
     )  # calibrated on the response rows only
+
+
+def test_the_dashboard_headline_adds_each_other_tasks_figures(mixed, tmp_path):
+    from libra_guard.steps.evaluate import Evaluation
+
+    rows, predictions = mixed
+    metrics = compute_task_metrics(rows, predictions, [0.9, 0.8, 0.7, 0.1, 0.2, 0.6, 0.3, 0.4])
+    headline = Evaluation(tmp_path, metrics, None).headline
+    assert headline["average_accuracy"] == 0.75 and headline["n"] == 4
+    assert headline["prompt_task_average_accuracy"] == 0.25
+    assert headline["prompt_task_n"] == 4
+    assert "prompt_task_roc_auc" in headline
+    assert not any(name.startswith("response_task") for name in headline)
