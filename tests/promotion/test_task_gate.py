@@ -76,3 +76,14 @@ def test_task_thresholds_refuse_unknown_tasks_and_fields():
         GateThresholds.model_validate({"tasks": {"prompt": {"min_acc": 0.5}}})
     with pytest.raises(ValueError, match="min_accuracy"):
         GateThresholds.model_validate({"tasks": {"prompt": {"min_accuracy": 1.5}}})
+
+
+def test_the_pipeline_config_hands_task_thresholds_to_the_gate_step():
+    from pipelines.config import PipelineConfig
+
+    config = PipelineConfig.model_validate({"gate": {"tasks": {"prompt": {"min_accuracy": 0.7}}}})
+    handed = config.arguments()["gate_thresholds"]
+    assert handed == {"tasks": {"prompt": {"min_accuracy": 0.7}}}
+    thresholds = GateThresholds.model_validate(handed)
+    assert not decide(_with_prompt_task(accuracy=0.6), ALL_RIGHT, thresholds).passed
+    assert PipelineConfig().arguments()["gate_thresholds"] == {}
