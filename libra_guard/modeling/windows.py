@@ -79,10 +79,31 @@ def pair_windows(
     Raises:
         ConfigError: the template alone leaves no room for text in ``budget`` tokens.
     """
+    texts = window_texts(tokenizer, question, response, budget, window_tokens)
+    windows = [prompt_ids(tokenizer, q, r) for q, r in texts]
+    check_window_lengths([len(ids) for ids in windows], budget)
+    return windows
+
+
+def window_texts(
+    tokenizer: PreTrainedTokenizerBase,
+    question: str,
+    response: str,
+    budget: int,
+    window_tokens: int,
+) -> list[tuple[str, str]]:
+    """The (question, response) text of every window of one item, in scoring order.
+
+    The streaming scorer (``streaming.StreamingVerdict``) reads the same list after every
+    delta, so a stream is windowed exactly as the one-shot score of its text.
+
+    Raises:
+        ConfigError: the template alone leaves no room for text in ``budget`` tokens.
+    """
     whole = prompt_ids(tokenizer, question, response)
     response_tokens = _token_count(tokenizer, response)
     if len(whole) <= budget and response_tokens <= window_tokens:
-        return [whole]
+        return [(question, response)]
     room = budget - len(prompt_ids(tokenizer, "", "")) - CONTEXT_SLACK
     if room < 2:
         raise ConfigError(
@@ -91,17 +112,23 @@ def pair_windows(
         )
     if question == response:
         size = min(window_tokens, room // 2)
-        texts = [(part, part) for part in split_text(tokenizer, question, size, size // 4)]
-    else:
-        texts = _question_and_response_windows(tokenizer, question, response, room, window_tokens)
-    windows = [prompt_ids(tokenizer, q, r) for q, r in texts]
-    too_long = [len(ids) for ids in windows if len(ids) > budget]
+        return [(part, part) for part in split_text(tokenizer, question, size, size // 4)]
+    return _question_and_response_windows(tokenizer, question, response, room, window_tokens)
+
+
+def check_window_lengths(lengths: list[int], budget: int) -> None:
+    """Refuse windows longer than ``budget`` prompt tokens.
+
+    Raises:
+        ConfigError: a window does not fit (the tokenizer merged across its edges more than
+            ``CONTEXT_SLACK`` allows).
+    """
+    too_long = [length for length in lengths if length > budget]
     if too_long:
         raise ConfigError(
             f"a window of {max(too_long)} tokens does not fit the {budget}-token budget; "
             "the tokenizer merges across window edges more than CONTEXT_SLACK allows"
         )
-    return windows
 
 
 def _question_and_response_windows(
