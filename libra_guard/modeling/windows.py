@@ -100,9 +100,11 @@ def window_texts(
     Raises:
         ConfigError: the template alone leaves no room for text in ``budget`` tokens.
     """
-    whole = prompt_ids(tokenizer, question, response)
     response_tokens = _token_count(tokenizer, response)
-    if len(whole) <= budget and response_tokens <= window_tokens:
+    # The whole prompt is tokenised only when the response fits one window (a stream asks
+    # after every delta).
+    fits = response_tokens <= window_tokens
+    if fits and len(prompt_ids(tokenizer, question, response)) <= budget:
         return [(question, response)]
     room = budget - len(prompt_ids(tokenizer, "", "")) - CONTEXT_SLACK
     if room < 2:
