@@ -154,3 +154,22 @@ def test_any_split_of_any_length_ends_at_the_one_shot_windowed_score(
     [expected] = judge.verdict_windows([(QUESTION, text)])
     assert stream.windows == expected.windows
     assert stream.add("") == pytest.approx(expected.score, abs=1e-4)
+
+
+def test_a_closed_window_whose_text_changes_is_read_again_from_the_head(
+    judge: GuardJudge,
+) -> None:
+    """Should a late re-merge move a finished window's edge, the window is read again from a
+    copy of the cached head (the head's own cache is never extended by a window)."""
+    text = long_text(judge, PIECES, windows=3)
+    stream = StreamingVerdict(judge, QUESTION)
+    stream.add(text[: len(text) // 2])
+    head = stream._head(QUESTION)
+    head_length = head.cache.get_seq_length()
+    for window in stream._windows.values():  # as if every window had been finished
+        window.cache, window.cached_ids = None, []
+    before = stream.tokens_run
+    streamed = stream.add(text[len(text) // 2 :])
+    assert head.cache.get_seq_length() == head_length
+    assert stream.tokens_run - before > 0
+    assert streamed == pytest.approx(one_shot(judge, QUESTION, text), abs=1e-4)
