@@ -31,7 +31,7 @@ from libra_guard.levels import LevelThresholds
 from serving.api import create_api
 from serving.auth import server_api_key
 from serving.backend import CANARY_FAILED, CANARY_TIMED_OUT, NO_MODEL, Scored
-from serving.config import ServingConfig, parse_serving_config
+from serving.config import INGRESS_BATCHES_IN_FLIGHT, ServingConfig, parse_serving_config
 from serving.guard_deployment import GuardModel
 from serving.http_errors import ModelUnavailable, Overloaded
 from serving.judge_runner import ExplainBusy, Pair
@@ -92,7 +92,7 @@ class ServeBackend:
         max_batch_size=16,
         batch_wait_timeout_s=0.01,
         batch_size_fn=_count_pairs,
-        max_concurrent_batches=8,
+        max_concurrent_batches=INGRESS_BATCHES_IN_FLIGHT,
     )
     async def _score_batch(self, calls: list[list[Pair]]) -> list[list[Scored]]:
         """The chunks of concurrent requests as one model call, split back per chunk."""

@@ -21,7 +21,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from libra_guard.errors import ConfigError
 from libra_guard.lifecycle.capture import CaptureConfig
 
-#: ``serving.stream_router.ROUTER_PATH``, named here so the config never imports Ray.
+#: Batches one ingress replica keeps in flight to the model (``app.ServeBackend``): the model's
+#: ongoing plus queued calls must hold them, or a burst is refused while the model has room.
+INGRESS_BATCHES_IN_FLIGHT = 8
+#: The model deployment's request router (``serving.stream_router``), named here so the config
+#: never imports Ray.
 STREAM_ROUTER_PATH = "serving.stream_router.StreamAffinityRouter"
 
 
@@ -151,6 +155,13 @@ class ServingConfig(BaseModel):
             raise ValueError(
                 f"api_max_ongoing_requests ({self.api_max_ongoing_requests}) is below "
                 f"batch_max_size ({self.batch_max_size}): batches could never fill"
+            )
+        slots = self.model_max_ongoing_requests + self.model_max_queued_requests
+        if self.batching and slots < INGRESS_BATCHES_IN_FLIGHT:
+            raise ValueError(
+                f"model_max_ongoing_requests + model_max_queued_requests ({slots}) is below the "
+                f"{INGRESS_BATCHES_IN_FLIGHT} batches the ingress keeps in flight: a burst "
+                "would be refused while the model has room"
             )
         chunks = -(-self.max_items // self.batch_max_size)
         if self.model_max_queued_requests < chunks:

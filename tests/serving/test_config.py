@@ -30,6 +30,10 @@ def test_the_serve_config_file_is_a_valid_serve_document_with_a_valid_serving_bl
     ("values", "phrase"),
     [
         ({"batch_max_size": 32, "api_max_ongoing_requests": 8}, "batches could never fill"),
+        (
+            {"batch_max_size": 2, "model_max_ongoing_requests": 2, "model_max_queued_requests": 4},
+            "batches the ingress keeps in flight",
+        ),
         ({"max_items": 0}, "max_items"),
         ({"max_items": 64, "batch_max_size": 4, "model_max_queued_requests": 8}, "idle service"),
         ({"threshold": 1.5}, "threshold"),
