@@ -33,7 +33,7 @@ from serving.auth import server_api_key
 from serving.backend import CANARY_FAILED, CANARY_TIMED_OUT, NO_MODEL, Scored
 from serving.config import INGRESS_BATCHES_IN_FLIGHT, ServingConfig, parse_serving_config
 from serving.guard_deployment import GuardModel
-from serving.http_errors import ModelUnavailable, Overloaded
+from serving.http_errors import ApiError, ModelUnavailable, Overloaded
 from serving.judge_runner import ExplainBusy, Pair
 from serving.observer import serve_observer
 from serving.schemas import Health, ModelDescription, ModelRef
@@ -180,7 +180,16 @@ class ServeStream:
         self._id = stream_id
 
     async def add(self, delta: str) -> Scored:
-        reply = await self._backend._call(self._handle.add_to_stream, self._id, delta)
+        try:
+            reply = await self._backend._call(self._handle.add_to_stream, self._id, delta)
+        except (ApiError, StreamError):
+            raise
+        except Exception as exc:
+            # Whatever Ray made of the replica's error: a clean close, never a dropped socket.
+            logger.exception("stream %s failed on its model replica", self._id)
+            raise StreamError(
+                "stream_lost", "the model replica could not continue this stream", SERVER_ERROR
+            ) from exc
         levels = reply.get("levels")
         return Scored(
             reply["score"],
