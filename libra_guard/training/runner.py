@@ -193,6 +193,7 @@ def _run_stage(
     from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
+    config.require_engine_support()
     stage_dir = out_dir / name
     info_file = stage_dir / STAGE_INFO
     loop_config = stage_loop_config(name, config, rows, source, validation, settings).to_loop_dict()
@@ -216,7 +217,7 @@ def _run_stage(
     # Only now: a stage that is skipped or refused above needs no Ray cluster.
     _start_ray(settings)
     trainer = TorchTrainer(
-        train_stage_per_worker,
+        _worker_function(config),
         train_loop_config=loop_config,
         scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=config.use_gpu),
         run_config=RunConfig(
@@ -266,6 +267,15 @@ def _run_stage(
         f"{outcome.samples_per_s:.1f} samples/s -> {stage_dir}"
     )
     return outcome
+
+
+def _worker_function(config: TrainConfig):
+    """The per-worker training function of the configured engine (``loop`` or ``hf_engine``)."""
+    if config.engine == "hf":
+        from libra_guard.training.hf_engine import train_stage_hf_per_worker
+
+        return train_stage_hf_per_worker
+    return train_stage_per_worker
 
 
 def _discard_earlier_work(config: TrainConfig, out_dir: Path, settings: Settings, log) -> None:
