@@ -145,12 +145,23 @@ class TrainConfig(BaseModel):
         """Refuse settings the chosen engine cannot run, before any weight moves.
 
         Raises:
-            ConfigError: FSDP sharding with the native engine (it trains DDP replicas only).
+            ConfigError: FSDP sharding with the native engine (it trains DDP replicas only),
+                or on CPUs: accelerate, under the Trainer, turns FSDP on only for runs on
+                accelerators (``accelerate/state.py``, ``AcceleratorState.__init__``: the FSDP
+                plugin is kept for MULTI_GPU-type runs, dropped for MULTI_CPU ones), so a CPU run
+                would silently train unsharded replicas instead.
         """
-        if self.sharding == "fsdp" and self.engine != "hf":
+        if self.sharding != "fsdp":
+            return
+        if self.engine != "hf":
             raise ConfigError(
                 "sharding: fsdp needs engine: hf (the Hugging Face Trainer shards with FSDP); "
                 "the native engine trains DDP replicas only, so a sharded plan would not fit"
+            )
+        if not self.use_gpu:
+            raise ConfigError(
+                "sharding: fsdp needs use_gpu: true; accelerate shards with FSDP on GPUs only "
+                "and would train unsharded DDP replicas on CPUs"
             )
 
     def stage(self, name: StageName) -> StageConfig:

@@ -58,14 +58,22 @@ def fsdp_config(config: StageLoopConfig) -> dict:
 def training_arguments(
     config: StageLoopConfig, output_dir: Path, *, world: int, use_gpu: bool
 ) -> TrainingArguments:
-    """The Trainer's arguments for ``config`` on ``world`` workers."""
+    """The Trainer's arguments for ``config`` on ``world`` workers (validated by
+    transformers against this machine: bf16 needs a GPU here)."""
+    return TrainingArguments(**argument_values(config, output_dir, world=world, use_gpu=use_gpu))
+
+
+def argument_values(
+    config: StageLoopConfig, output_dir: Path, *, world: int, use_gpu: bool
+) -> dict:
+    """``training_arguments``' keyword arguments: checkable on a machine without the GPUs."""
     steps_per_epoch, total_steps = stage_steps(
         len(config.rows), config.batch_size, world, config.epochs
     )
     validating = bool(config.validation)
     interval = eval_interval(steps_per_epoch, config.evals_per_epoch)
     sharded = config.sharding == "fsdp"
-    return TrainingArguments(
+    return dict(
         output_dir=str(output_dir),
         max_steps=total_steps,
         per_device_train_batch_size=config.batch_size,
@@ -93,8 +101,8 @@ def training_arguments(
         load_best_model_at_end=validating,
         metric_for_best_model=SELECTION_METRIC if validating else None,
         greater_is_better=True,
-        gradient_checkpointing=config.gradient_checkpointing and not sharded,
-        gradient_checkpointing_kwargs={"use_reentrant": False},
+        activation_checkpointing=config.gradient_checkpointing and not sharded,
+        activation_checkpointing_kwargs={"use_reentrant": False},
         fsdp=True if sharded else None,
         fsdp_config=fsdp_config(config) if sharded else None,
         ddp_find_unused_parameters=False,

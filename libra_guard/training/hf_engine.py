@@ -183,6 +183,12 @@ def train_stage_hf_per_worker(loop_dict: dict[str, Any]) -> None:
         prompt_loss_weight=config.prompt_loss_weight,
         validator=validator,
     )
+    if config.sharding == "fsdp" and not trainer.is_fsdp_enabled:
+        # Fail closed: accelerate drops the FSDP plugin where it cannot shard (CPU runs).
+        raise RuntimeError(
+            f"sharding: fsdp was asked but accelerate enabled no FSDP on {device.type}; "
+            "FSDP runs on GPUs only"
+        )
     trainer.remove_callback(PrinterCallback)
     curve.trainer = trainer
     trainer = prepare_trainer(trainer)
@@ -219,6 +225,8 @@ def _final_metrics(trainer: GuardTrainer, curve: StepCurveCallback, stage: str) 
         "mean_samples_per_s": curve.mean_samples_per_s(state.global_step),
         "resumed_from_step": curve.start_step,
         "engine": "hf",
+        # What the Trainer actually did, not what was asked: a record to check and compare.
+        "sharding": "fsdp" if trainer.is_fsdp_enabled else "none",
     }
     best = state.best_global_step
     if best:

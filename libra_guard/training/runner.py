@@ -91,6 +91,7 @@ def train_guard(
         RunMismatchError: earlier work in ``out_dir`` came from other inputs (and no restart).
         ModelError: the base cannot be built or loaded, or training fails on a worker.
     """
+    config.require_engine_support()
     settings = settings or Settings()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -251,6 +252,8 @@ def _run_stage(
         best_step=_optional_int(metrics.get("best_step")),
         best_val_accuracy=_optional_float(metrics.get("best_val_accuracy")),
         run_key=key,
+        engine=str(metrics.get("engine", "native")),
+        sharding=str(metrics.get("sharding", "none")),
     )
     with result.checkpoint.as_directory() as folder:
         curve = json.loads(TrainingCurve.load(Path(folder)).to_json())
