@@ -204,13 +204,22 @@ def work_dir(run_name: str) -> Path:
 
 def _restore_locally(folder: Path, work: Path, local_rank: int) -> Path:
     """Copy the Ray checkpoint's Trainer checkpoint into the work folder (once per node);
-    returns its local path, named as the Trainer names it."""
+    returns its local path, named as the Trainer names it.
+
+    Local checkpoints of later steps (written by the stopped run after its last report, maybe
+    half) are removed: the Trainer's ``get_last_checkpoint``, which Ray's report callback
+    copies from, would otherwise pick them over the resumed run's own."""
     source = folder / RayTrainReportCallback.CHECKPOINT_NAME
     step = json.loads((source / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
     target = work / f"checkpoint-{step}"
-    if local_rank == 0 and not (target / "trainer_state.json").is_file():
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.copytree(source, target)
+    if local_rank == 0:
+        for stale in work.glob("checkpoint-*"):
+            suffix = stale.name.removeprefix("checkpoint-")
+            if suffix.isdigit() and int(suffix) > step:
+                shutil.rmtree(stale, ignore_errors=True)
+        if not (target / "trainer_state.json").is_file():
+            shutil.rmtree(target, ignore_errors=True)
+            shutil.copytree(source, target)
     return target
 
 
