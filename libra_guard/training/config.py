@@ -114,6 +114,9 @@ class TrainConfig(BaseModel):
             "compute; what lets 7B/14B bases train at useful sequence lengths."
         ),
     )
+    # native by default: benchmarks/engine_speed.py measured hf at 0.65x native's samples/s on
+    # the small preset on CPU (1.86x on tiny, on a heavily loaded machine; README, "Why native
+    # stays the default"), outside the issue's 10%; the recipes for GPU bases set hf.
     engine: Engine = Field(
         default="native",
         description=(
