@@ -1,19 +1,25 @@
-"""Streaming benchmark: the per-delta cost of a stream with the prefix's KV cache kept against
-re-scoring the whole prefix, side by side in one run on the same model.
+"""Streaming benchmark: the per-delta cost of a stream with one KV cache per open window kept
+against re-scoring the whole prefix, side by side in one run on the same model.
 
 A response of ``--deltas`` pieces of about ``--chars`` characters each is fed to a
 ``StreamingVerdict``; after every delta the same text is also scored one-shot
-(``GuardJudge.verdict_scores``). Each delta is timed ``--repeats`` times (median), and the
-ratio re-score / stream is reported per delta; the target is >= 5x at the 20th delta. The
-streamed and one-shot scores are compared too (they must agree within 1e-4).
+(``GuardJudge.verdict_scores``: every window of the text, the maximum over windows). Each delta
+is timed ``--repeats`` times (median), and the ratio re-score / stream is reported per delta;
+the target is >= 5x at the 20th delta. Beside the times, the model positions each side runs
+(the stream's ``tokens_run`` per delta; the re-score's prompt tokens over all windows), which
+the machine's load does not blur, and the load average before and after. The streamed and
+one-shot scores are compared too (they must agree within 1e-4).
+
+``--deltas`` takes several lengths (default ``20,60``): each is its own stream.
 
 The model: ``--model FOLDER`` or, by default, the ``small`` preset's shape built from config
-with a 4,096-token window (so 20 x 50 characters fit without windowing), its tokenizer
-trained on generated rows; no network.
+with a 4,096-position context and the default 48-token window (``--window-tokens 0``: one
+window holding the whole stream, the setup measured before streams were windowed), its
+tokenizer trained on generated rows; no network.
 
 Usage::
 
-    .venv/bin/python benchmarks/streaming.py                       # ~1 min on 2 CPUs
+    .venv/bin/python benchmarks/streaming.py                       # a few min on 2 CPUs
     .venv/bin/python benchmarks/streaming.py --model runs/demo/model/final --out /tmp/s.json
 """
 
@@ -21,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -32,6 +39,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from libra_guard.modeling.judge import GuardJudge  # noqa: E402
 from libra_guard.modeling.streaming import StreamingVerdict  # noqa: E402
+from libra_guard.modeling.windows import DEFAULT_WINDOW_TOKENS, pair_windows  # noqa: E402
 
 QUESTION = "如何骗取老人的养老金？"
 SENTENCES = [
@@ -46,7 +54,7 @@ def response_pieces(deltas: int, chars: int) -> list[str]:
     return [text[index * chars : (index + 1) * chars] for index in range(deltas)]
 
 
-def build_default_model(folder: Path, vocab_size: int) -> Path:
+def build_default_model(folder: Path, vocab_size: int, window_tokens: int) -> Path:
     from libra_guard.modeling.factory import build_tiny_base
     from libra_guard.modeling.presets import PRESETS, SMALL_PRESET
     from libra_guard.modeling.prompt import build_user_message
@@ -59,11 +67,10 @@ def build_default_model(folder: Path, vocab_size: int) -> Path:
         update={"max_position_embeddings": 4096, "vocab_size": vocab_size}
     )
     corpus = [build_user_message(QUESTION, sentence) for sentence in SENTENCES] * 20
-    out = build_tiny_base(corpus, dims, folder / "small-4k")
-    # A window that holds the whole stream: past its window a stream is scored one-shot
-    # (the windowing rule), which this benchmark does not measure.
+    out = build_tiny_base(corpus, dims, folder / "small")
     config = json.loads((out / "config.json").read_text(encoding="utf-8"))
-    config[WINDOW_CONFIG_KEY] = 4096
+    # 0: one window holds the whole stream (no windowing), the setup measured before.
+    config[WINDOW_CONFIG_KEY] = window_tokens or 4096
     (out / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
     return out
 
@@ -77,11 +84,14 @@ def median_seconds(work, repeats: int) -> float:
     return statistics.median(times)
 
 
-def run(model: Path, deltas: int, chars: int, repeats: int) -> list[dict]:
-    import torch
+def rescore_tokens(judge: GuardJudge, text: str) -> int:
+    """Model positions one re-score of ``text`` runs: every window's prompt and the prefix."""
+    budget = judge._prompt_budget(len(judge._prefix_ids) + 1)
+    windows = pair_windows(judge.tokenizer, QUESTION, text, budget, judge.window_tokens)
+    return sum(len(ids) + len(judge._prefix_ids) for ids in windows)
 
-    torch.set_num_threads(1)
-    judge = GuardJudge.load(model, device="cpu")
+
+def run(judge: GuardJudge, deltas: int, chars: int, repeats: int) -> list[dict]:
     pieces = response_pieces(deltas, chars)
     # One stream per repeat, advanced in lock-step: every repeat times the same delta.
     streams = [StreamingVerdict(judge, QUESTION) for _ in range(repeats)]
@@ -89,6 +99,7 @@ def run(model: Path, deltas: int, chars: int, repeats: int) -> list[dict]:
     for index, piece in enumerate(pieces, start=1):
         text += piece
         stream_times, streamed = [], 0.0
+        run_before = streams[0].tokens_run
         for stream in streams:
             start = time.perf_counter()
             streamed = stream.add(piece)
@@ -100,43 +111,76 @@ def run(model: Path, deltas: int, chars: int, repeats: int) -> list[dict]:
             repeats,
         )
         stream_s = statistics.median(stream_times)
+        stream_tokens = streams[0].tokens_run - run_before
+        full_tokens = rescore_tokens(judge, text)
         rows.append(
             {
                 "delta": index,
                 "chars": len(text),
-                "tokens": len(streams[0]._cached_ids),
+                "windows": streams[0].windows,
+                "stream_tokens": stream_tokens,
+                "rescore_tokens": full_tokens,
                 "stream_ms": 1000 * stream_s,
                 "rescore_ms": 1000 * rescore,
                 "ratio": rescore / stream_s,
+                "token_ratio": full_tokens / stream_tokens,
                 "abs_diff": abs(streamed - scores[-1]),
             }
         )
     return rows
 
 
+def print_rows(rows: list[dict]) -> None:
+    header = ("delta", "chars", "windows", "stream tok", "re-score tok", "stream ms")
+    header += ("re-score ms", "ratio", "|diff|")
+    print("{:>5} {:>6} {:>7} {:>10} {:>12} {:>10} {:>12} {:>7} {:>9}".format(*header))
+    for row in rows:
+        print(
+            f"{row['delta']:>5} {row['chars']:>6} {row['windows']:>7} "
+            f"{row['stream_tokens']:>10} {row['rescore_tokens']:>12} {row['stream_ms']:>10.2f} "
+            f"{row['rescore_ms']:>12.2f} {row['ratio']:>6.1f}x {row['abs_diff']:>9.2e}"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
+    import torch
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=None)
-    parser.add_argument("--deltas", type=int, default=20)
+    parser.add_argument("--deltas", default="20,60", help="stream lengths, comma-separated")
     parser.add_argument("--chars", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--vocab-size", type=int, default=4096, help="default model only")
+    parser.add_argument(
+        "--window-tokens",
+        type=int,
+        default=DEFAULT_WINDOW_TOKENS,
+        help="default model only; 0: one window holding the whole stream",
+    )
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    load_before = os.getloadavg()
+    results: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="stream-bench-") as work:
-        model = args.model or build_default_model(Path(work), args.vocab_size)
-        rows = run(model, args.deltas, args.chars, args.repeats)
-    header = ("delta", "chars", "tokens", "stream ms", "re-score ms", "ratio", "|diff|")
-    print("{:>5} {:>6} {:>6} {:>10} {:>12} {:>7} {:>9}".format(*header))
-    for row in rows:
-        print(
-            f"{row['delta']:>5} {row['chars']:>6} {row['tokens']:>6} {row['stream_ms']:>10.2f} "
-            f"{row['rescore_ms']:>12.2f} {row['ratio']:>6.1f}x {row['abs_diff']:>9.2e}"
-        )
-    last = rows[-1]
-    print(f"at delta {last['delta']}: {last['ratio']:.1f}x cheaper (target >= 5x)")
+        model = args.model or build_default_model(Path(work), args.vocab_size, args.window_tokens)
+        judge = GuardJudge.load(model, device="cpu")
+        for deltas in (int(part) for part in args.deltas.split(",")):
+            rows = run(judge, deltas, args.chars, args.repeats)
+            print(f"\n{deltas} deltas of {args.chars} characters, window {judge.window_tokens}")
+            print_rows(rows)
+            for at in sorted({min(20, deltas), deltas}):
+                row = rows[at - 1]
+                print(
+                    f"at delta {at}: {row['ratio']:.1f}x cheaper in time, "
+                    f"{row['token_ratio']:.1f}x in model positions (target >= 5x at delta 20)"
+                )
+            results[str(deltas)] = rows
+    load_after = os.getloadavg()
+    print(f"load average (1, 5, 15 min): before {load_before}, after {load_after}")
     if args.out:
-        args.out.write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+        results["load_average"] = {"before": load_before, "after": load_after}
+        args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
 
 

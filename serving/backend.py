@@ -5,10 +5,12 @@ handles; ``LocalBackend`` holds a ``JudgeRunner`` in the same process (the plain
 the in-process API tests). The API code is the same for both, so the baseline measures Serve's
 cost and nothing else.
 
-Prompt moderation: Libra-Guard is trained to judge an ANSWER given its question. An item
-without a response is judged with the question in both slots, so the text under review sits
-where the guard looks for harmful content. This is a proxy the released weights were not
-trained for; ``task: "prompt"`` in the result says which reading was used.
+Prompt moderation: an item without a response is judged with our prompt-task template
+(``libra_guard.modeling.prompt``: is the QUESTION itself unsafe?, Libra's output format), which
+our guards are trained on (``task: "prompt"`` rows); ``to_pair`` hands the model
+``(question, None)`` and the model builds that template, windowing a long question by the
+same rule as a long response. Libra's released weights were not trained for it.
+``task: "prompt"`` in the result says which task was judged.
 """
 
 from __future__ import annotations
@@ -91,9 +93,8 @@ class GuardBackend(Protocol):
 
 
 def to_pair(item: ModerationItem) -> Pair:
-    """The (question, response) the guard judges; see the module docstring for prompts."""
-    if item.response is None:
-        return item.question, item.question
+    """The (question, response) the guard judges; ``(question, None)`` for a prompt, which
+    selects the prompt-task template (see the module docstring)."""
     return item.question, item.response
 
 

@@ -5,7 +5,7 @@ Gateways and SDKs that already call a moderation API (the official ``openai`` cl
 follow ``openai.types.ModerationCreateParams`` and ``ModerationCreateResponse``:
 
 - request ``{"input": str | [str] | [{"type": "text", "text": str}], "model"?: str}``; every
-  input is one text judged on its own (``task: "prompt"``: the text in the question slot).
+  input is one text judged on its own (``task: "prompt"``: the prompt-task template).
   ``model`` is accepted and ignored: the service answers with the model it serves and names it
   in the reply. Image inputs are refused (422): the guard reads text only;
 - reply ``{"id": "modr-...", "model": "NAME:VERSION", "results": [...]}``, one result per input

@@ -2,7 +2,8 @@
 
 A moderation request is one item, ``{"question", "response"?, "explain"?}``, a batch
 ``{"items": [...], "explain"?}``, or a bare list of items. With a ``response`` the guard judges
-the response (Libra's task); without one it judges the question (prompt moderation).
+the response (Libra's task); without one it judges the question (prompt moderation, our
+prompt-task template, ``libra_guard.modeling.prompt``).
 
 Types are strict (``"question": 3`` is an error, not ``"3"``) and unknown keys are refused, so
 a typo such as ``"reponse"`` is reported instead of silently moderating the question alone.

@@ -9,12 +9,13 @@ Protocol (JSON text messages):
 3. ``{"done": true}`` gets the final reply (the same fields plus ``"done": true``) and the
    server closes the socket (code 1000).
 
-Each delta costs its new tokens plus the short template tail: the model keeps the key-value
-cache of the prefix (``libra_guard.modeling.streaming.StreamingVerdict``), and the streamed
-score equals the one-shot score of the whole text. Bad input gets an ``{"error", "message"}``
-message and a close code: 1008 for a wrong message, 1009 when the response passes
-``max_chars``, 1011 when the backend cannot stream. With ``LIBRA_API_KEY`` set, the handshake
-needs ``Authorization: Bearer <key>`` (closed with 1008 otherwise).
+Each delta costs its new tokens plus the short template tail: the model keeps a key-value
+cache per open window of the response (``libra_guard.modeling.streaming.StreamingVerdict``),
+and the streamed score equals the one-shot windowed score of the whole text. Bad input gets
+an ``{"error", "message"}`` message and a close code: 1008 for a wrong message, 1009 when
+the response passes ``max_chars``, 1011 when the backend cannot stream. With
+``LIBRA_API_KEY`` set, the handshake needs ``Authorization: Bearer <key>`` (closed with 1008
+otherwise).
 
 Only a backend holding the model in the process can stream (the plain server, a local
 backend); the stream's cache lives next to the model.

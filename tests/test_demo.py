@@ -34,9 +34,13 @@ def test_demo_runs_the_whole_flow_and_resumes(ray_address, demo_config, tmp_path
     first = runner.invoke(app, ["demo", "--config", demo_config, "--out", str(out)])
     assert first.exit_code == 0, first.output
 
-    test_rows = (out / "data" / "test.jsonl").read_text(encoding="utf-8").splitlines()
+    test_text = (out / "data" / "test.jsonl").read_text(encoding="utf-8")
+    test_rows = [json.loads(line) for line in test_text.splitlines()]
+    responses = [row for row in test_rows if row.get("task", "response") == "response"]
     metrics = json.loads((out / "eval" / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["n"] == len(test_rows)
+    # The headline is the response task; the prompt-task rows are scored on their own.
+    assert metrics["n"] == len(responses)
+    assert metrics["by_task"]["prompt"]["n"] == len(test_rows) - len(responses) > 0
     assert set(metrics["by_source"]) == {"synthetic", "synthetic-hard"}
     for figure in ("accuracy", "f1_safe", "f1_unsafe"):
         assert 0.0 <= metrics["average"][figure] <= 1.0

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from libra_guard.modeling.prompt import PROMPT_PREFIX, build_user_message
+from libra_guard.modeling.prompt import PROMPT_PREFIX, PROMPT_TASK_PREFIX, build_user_message
 from tests.conftest import PROTOCOL_REFERENCE
 
 # The reference text, typed out with its whitespace made explicit.
@@ -50,3 +50,13 @@ def test_prompt_matches_protocol_document() -> None:
 def test_prompt_keeps_user_text_verbatim() -> None:
     tricky = "  {braces} 和 %s 以及\n换行  "
     assert f"人类的问题：{tricky}\n" in build_user_message(tricky, "x")
+
+
+def test_the_prompt_task_template_asks_about_the_question_in_libras_output_format() -> None:
+    message = build_user_message("怎么做蛋糕？", None)
+    assert message == (PROMPT_TASK_PREFIX + "\n" + "# 问题\n人类的问题：怎么做蛋糕？\n")
+    assert "判断这个问题是否不安全" in message
+    assert "大语言模型的回答" not in message
+    # The output block is Libra's, so the verdict read-out is the same for both tasks.
+    output_block = PROMPT_PREFIX[PROMPT_PREFIX.index("# 输出格式") :]
+    assert PROMPT_TASK_PREFIX.endswith(output_block)

@@ -27,6 +27,7 @@ from libra_guard.cli.data_teacher import synth_llm
 from libra_guard.cli.errors import handle_errors
 from libra_guard.data.digest import dataset_digest, write_digest
 from libra_guard.data.io import read_rows, write_jsonl
+from libra_guard.data.preparation import DEFAULT_PROMPT_TASK_SHARE
 from libra_guard.data.schema import DEFAULT_MAX_TEXT_CHARS, LABELS
 from libra_guard.data.sources import refuse_overlapping_outputs
 from libra_guard.data.split import split_by_question
@@ -113,12 +114,23 @@ def synth(
         bool,
         typer.Option("--hard", help="Use the generator's hard mode (see libra_guard.data.synth)."),
     ] = False,
+    prompt_share: Annotated[
+        float,
+        typer.Option(
+            "--prompt-share",
+            min=0.0,
+            max=0.5,
+            help="Prompt-task rows per response row, from the same questions (the run's "
+            "data.prompt_task_share default); 0: response rows only.",
+        ),
+    ] = DEFAULT_PROMPT_TASK_SHARE,
 ) -> None:
-    """Generate synthetic guard-pretraining rows (stage 1) and write them with their digest."""
+    """Generate synthetic guard-pretraining rows (stage 1) and write them with their digest:
+    ``n`` response rows, then ``round(prompt_share * n)`` prompt-task rows."""
     # Imported here so that the other data commands work without the generator installed.
     from libra_guard.data.synth import generate
 
-    result = generate(n, seed, hard=hard)
+    result = generate(n, seed, hard=hard, prompt_share=prompt_share)
     written = write_jsonl(result.rows, out)
     digest = dataset_digest(result.rows)
     write_digest(out, digest)
@@ -127,6 +139,7 @@ def synth(
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("rows", str(stats["rows"]))
+    table.add_row("prompt-task rows", str(result.prompt_rows))
     for label, count in stats["labels"].items():
         table.add_row(f"label {label}", str(count))
     table.add_row("scenarios covered", str(len(stats["scenarios"])))

@@ -40,7 +40,7 @@ def demo(
     runs on this machine; no model or data is downloaded.
     """
     from libra_guard.demo import load_demo_config, run_demo
-    from libra_guard.evaluation.report import metrics_table
+    from libra_guard.evaluation.report import metrics_table, tasks_table
 
     settings = load_settings(config)
     demo_config = load_demo_config(
@@ -49,6 +49,9 @@ def demo(
     out_dir = out or settings.state_dir / "demo"
     result = run_demo(demo_config, out_dir, settings, log=console.print)
     console.print(metrics_table(result.metrics, title="Held-out test set (Libra-Test protocol)"))
+    by_task = tasks_table(result.metrics)
+    if by_task is not None:
+        console.print(by_task)
     if result.metrics.get("roc_auc") is not None:
         console.print(f"ROC-AUC of P(不安全): {result.metrics['roc_auc']:.4f}")
     console.print(f"data:    {result.data.stage1.parent} (quarantine files beside each dataset)")

@@ -101,7 +101,7 @@ def evaluate(
     # Imported here so that `libra-guard --help` does not load sklearn and matplotlib.
     from libra_guard.data.io import read_rows
     from libra_guard.evaluation.outputs import EvaluationFiles
-    from libra_guard.evaluation.report import levels_table, metrics_table
+    from libra_guard.evaluation.report import levels_table, metrics_table, tasks_table
     from libra_guard.evaluation.runner import evaluate_model, evaluate_predictions
     from libra_guard.settings import load_settings
 
@@ -132,6 +132,9 @@ def evaluate(
         )
         title = f"predictions {predictions}"
     console.print(metrics_table(metrics, title=title))
+    by_task = tasks_table(metrics)
+    if by_task is not None:
+        console.print(by_task)
     if "levels" in metrics:
         console.print(levels_table(metrics["levels"]))
     _print_notes(metrics)

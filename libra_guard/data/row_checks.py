@@ -12,7 +12,14 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from libra_guard.data.schema import LABELS, REQUIRED_FIELDS, GuardRow
+from libra_guard.data.schema import (
+    LABELS,
+    PROMPT_REQUIRED_FIELDS,
+    PROMPT_TASK,
+    REQUIRED_FIELDS,
+    TASKS,
+    GuardRow,
+)
 
 #: Fields whose text the guard reads; a blank or over-long value makes the row useless.
 TEXT_FIELDS = ("question", "response")
@@ -73,21 +80,25 @@ def parse_row(value: Any, *, max_chars: int | None = None) -> GuardRow:
     Libra-style data number their rows. ``max_chars`` (characters, not bytes) bounds the
     question and the response; ``None`` means no bound.
 
+    A record without ``task`` is a response row (Libra's task). A ``task: "prompt"`` row
+    labels its question alone and has no response (absent, null or empty).
+
     Raises:
         RowProblem: the first problem found, with a reason a person can act on.
     """
     if not isinstance(value, dict):
         raise RowProblem("not an object", f"row is a JSON {_json_type(value)}, expected an object")
     _check_storable(value, "")
-    for field in REQUIRED_FIELDS:
+    fields = dict(value)
+    required = _required_fields(fields)
+    for field in required:
         if field not in value:
             raise RowProblem("missing field", f"missing field '{field}'")
         if value[field] is None:
             raise RowProblem("missing field", f"field '{field}' is null")
-    fields = dict(value)
     if isinstance(fields["id"], int) and not isinstance(fields["id"], bool):
         fields["id"] = str(fields["id"])
-    for field in REQUIRED_FIELDS:
+    for field in required:
         if not isinstance(fields[field], str):
             raise RowProblem(
                 "wrong type",
@@ -103,11 +114,12 @@ def parse_row(value: Any, *, max_chars: int | None = None) -> GuardRow:
             "unknown label",
             f"unknown label '{fields['label']}' (expected {LABELS[0]} or {LABELS[1]})",
         )
-    for field in ("id", "source", *TEXT_FIELDS):
+    texts = TEXT_FIELDS if "response" in required else ("question",)
+    for field in ("id", "source", *texts):
         if not fields[field].strip():
             raise RowProblem("empty text", f"empty text in '{field}'")
     if max_chars is not None:
-        for field in TEXT_FIELDS:
+        for field in texts:
             length = len(fields[field])
             if length > max_chars:
                 raise RowProblem("too long", f"{field} is {length} characters (limit {max_chars})")
@@ -117,3 +129,29 @@ def parse_row(value: Any, *, max_chars: int | None = None) -> GuardRow:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise RowProblem("schema", f"field '{where}': {first['msg']}") from exc
+
+
+def _required_fields(fields: dict) -> tuple[str, ...]:
+    """The fields a record of its task needs; drops a prompt row's empty response.
+
+    Raises:
+        RowProblem: an unknown ``task``, or a prompt row that carries a response.
+    """
+    task = fields.get("task")
+    if task is None:
+        fields.pop("task", None)
+        return REQUIRED_FIELDS
+    if task not in TASKS:
+        raise RowProblem(
+            "unknown task", f"unknown task {task!r} (expected {TASKS[0]} or {TASKS[1]})"
+        )
+    if task != PROMPT_TASK:
+        return REQUIRED_FIELDS
+    response = fields.pop("response", None)
+    if response not in (None, ""):
+        raise RowProblem(
+            "prompt row with response",
+            "a task 'prompt' row labels its question alone and must not carry a response; "
+            "make it a response row (no task) or drop the response",
+        )
+    return PROMPT_REQUIRED_FIELDS

@@ -9,6 +9,11 @@ label, exactly as the paper's script does.
 Beyond the paper: accuracy per harm scenario and per subcategory, the confusion matrix and,
 when scores (P(不安全)) are given, ROC-AUC. Figures are fractions in [0, 1]; the report module
 turns them into the paper's percentages. Everything returned is JSON-serialisable.
+
+Two tasks (``GuardRow.task``): :func:`compute_task_metrics` gives every task its own full set
+of figures under ``by_task``, and keeps the top level the RESPONSE task's (Libra's, the
+Libra-Test headline), so the gate's thresholds and earlier reports keep their meaning when a
+test set also holds prompt-task rows.
 """
 
 from __future__ import annotations
@@ -20,7 +25,15 @@ from statistics import fmean
 from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from libra_guard.data.schema import LABELS, LIBRA_TEST_SOURCES, SAFE, UNSAFE, GuardRow
+from libra_guard.data.schema import (
+    LABELS,
+    LIBRA_TEST_SOURCES,
+    RESPONSE_TASK,
+    SAFE,
+    TASKS,
+    UNSAFE,
+    GuardRow,
+)
 from libra_guard.data.taxonomy import SCENARIOS
 
 #: The figures averaged over sources for the headline row, in the paper's column order.
@@ -112,6 +125,37 @@ def compute_metrics(
         "n": len(rows),
         "unparseable": sum(prediction is None for prediction in predictions),
     }
+
+
+def compute_task_metrics(
+    rows: Sequence[GuardRow],
+    predictions: Sequence[str | None],
+    scores: Sequence[float] | None = None,
+) -> dict:
+    """:func:`compute_metrics` of the response-task rows, plus ``by_task``: the same figures
+    for each task present (``response``, ``prompt``), each on its own rows.
+
+    Raises:
+        ValueError: as ``compute_metrics``, or no response-task row (the headline would be
+            another task's figures under the response task's name).
+    """
+    if len(predictions) != len(rows):
+        raise ValueError(f"{len(predictions)} predictions for {len(rows)} rows")
+    if scores is not None and len(scores) != len(rows):
+        raise ValueError(f"{len(scores)} scores for {len(rows)} rows")
+    by_task = {}
+    for task, indices in _group(rows, lambda row: row.task, TASKS).items():
+        by_task[task] = compute_metrics(
+            [rows[i] for i in indices],
+            [predictions[i] for i in indices],
+            None if scores is None else [scores[i] for i in indices],
+        )
+    if RESPONSE_TASK not in by_task:
+        raise ValueError(
+            "no response-task rows: the headline metrics are the response task's; "
+            f"evaluate a set that holds some (tasks here: {', '.join(by_task) or 'none'})"
+        )
+    return {**by_task[RESPONSE_TASK], "by_task": by_task}
 
 
 def _group(

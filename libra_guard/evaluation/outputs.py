@@ -5,7 +5,7 @@
 - ``metrics.json``: the metrics of :func:`compute_metrics` plus a ``run`` block (model or
   predictions file, mode, threshold, counts of missing and ignored predictions);
 - ``predictions.jsonl``: one row per data row, in data order: ``id, source, category_name,
-  sub_category_name, label, critic`` (the raw answer, ``null`` if there was none),
+  sub_category_name, task, label, critic`` (the raw answer, ``null`` if there was none),
   ``prediction`` (the scored verdict, ``null`` if unscorable), ``correct`` (unscorable counts
   wrong) and ``score`` (P(不安全)) when scores were computed;
 - ``per_category_accuracy.png`` and ``confusion_matrix.png``.
@@ -64,6 +64,7 @@ def prediction_records(
             "source": row.source,
             "category_name": row.category_name,
             "sub_category_name": row.sub_category_name,
+            "task": row.task,
             "label": row.label,
             "critic": critics[index],
             "prediction": predictions[index],

@@ -1,7 +1,8 @@
 """The metrics as the paper prints them: one row per source and an Average row, in percent.
 
 Columns follow the paper's tables (Accuracy, F1-Safe, F1-Unsafe, two decimals), followed by
-the row count and how many answers could not be scored (counted wrong).
+the row count and how many answers could not be scored (counted wrong). The table is the
+response task's (the top level of the metrics); :func:`tasks_table` shows each task apart.
 """
 
 from __future__ import annotations
@@ -64,5 +65,29 @@ def levels_table(levels: dict, title: str = "Three levels (calibrated on this sp
             str(entry["n"]),
             "" if precision is None else percent(precision),
             "" if band is None else percent(band),
+        )
+    return table
+
+
+def tasks_table(metrics: dict, title: str = "Each task on its own rows") -> Table | None:
+    """One row per task (``metrics["by_task"]``): its average over sources, ROC-AUC, rows and
+    unscorable answers; ``None`` when the rows hold one task only (the main table says it)."""
+    by_task = metrics.get("by_task") or {}
+    if len(by_task) < 2:
+        return None
+    table = Table(title=title)
+    table.add_column("Task")
+    for figure in HEADLINE_FIGURES:
+        table.add_column(COLUMN_TITLES[figure], justify="right")
+    for column in ("ROC-AUC", "n", "Unscorable"):
+        table.add_column(column, justify="right")
+    for task, figures in by_task.items():
+        auc = figures.get("roc_auc")
+        table.add_row(
+            task,
+            *(percent(figures["average"][figure]) for figure in HEADLINE_FIGURES),
+            "" if auc is None else f"{auc:.4f}",
+            str(figures["n"]),
+            str(figures["unparseable"]),
         )
     return table

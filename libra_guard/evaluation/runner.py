@@ -13,6 +13,11 @@ Two ways in, one way out (``outputs.write_evaluation``):
 - :func:`evaluate_predictions` scores answers produced elsewhere (the paper's inference
   script, another server), given as JSONL rows ``{"id": ..., "critic": "<generated text>"}``.
 
+Rows of both tasks are judged with their own template (``GuardRow.pair``); ``metrics.json``
+keeps the response task's figures at the top level (the Libra-Test headline, what the gate
+checks by default) and every task's under ``by_task`` (``metrics.compute_task_metrics``);
+the three levels are calibrated on the response rows.
+
 Usage::
 
     metrics = evaluate_model("runs/demo/final", rows, "runs/demo/eval")
@@ -27,9 +32,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Literal, Protocol, TypeVar
 
-from libra_guard.data.schema import SAFE, UNSAFE, GuardRow
+from libra_guard.data.schema import RESPONSE_TASK, SAFE, UNSAFE, GuardRow
 from libra_guard.errors import ConfigError, DataError, ModelError
-from libra_guard.evaluation.metrics import compute_metrics
+from libra_guard.evaluation.metrics import compute_task_metrics
 from libra_guard.evaluation.outputs import prediction_records, write_evaluation
 from libra_guard.evaluation.predictions import match_predictions, read_predictions
 from libra_guard.evaluation.progress import RowProgress
@@ -46,6 +51,8 @@ DEFAULT_LEVEL_PRECISION = 0.9
 #: Rows handed to the judge per call, in batches: progress is reported after each call.
 BATCHES_PER_CALL = 4
 T = TypeVar("T")
+#: (question, response); a response of ``None`` is a prompt-task item (``GuardRow.pair``).
+Pair = tuple[str, str | None]
 
 
 class Windowed(Protocol):
@@ -60,11 +67,11 @@ class Judge(Protocol):
     name: str
 
     def generate_windows(
-        self, pairs: Sequence[tuple[str, str]], max_new_tokens: int = 256, batch_size: int = 16
+        self, pairs: Sequence[Pair], max_new_tokens: int = 256, batch_size: int = 16
     ) -> Sequence[Windowed]: ...
 
     def verdict_windows(
-        self, pairs: Sequence[tuple[str, str]], batch_size: int = 16
+        self, pairs: Sequence[Pair], batch_size: int = 16
     ) -> Sequence[Windowed]: ...
 
 
@@ -108,8 +115,9 @@ def evaluate_model(
         raise ConfigError(f"level precision must lie in (0, 1], got {level_precision}")
     if not rows:
         raise DataError("no data rows to evaluate")
+    _require_response_rows(rows)
     judge = _load_judge(model)
-    pairs = [(row.question, row.response) for row in rows]
+    pairs = [row.pair for row in rows]
     chunk = batch_size * BATCHES_PER_CALL
     scores: list[float] | None = None
     windows: list[int] = [0] * len(rows)
@@ -146,9 +154,12 @@ def evaluate_model(
     }
     extra = None
     if scores is not None:
-        labels = [row.label for row in rows]
-        levels = calibrate_levels(labels, scores, level_precision)
-        extra = {"levels": band_report(levels, labels, scores)}
+        # Levels are calibrated on the response task, the headline's rows.
+        chosen = [i for i, row in enumerate(rows) if row.task == RESPONSE_TASK]
+        labels = [rows[i].label for i in chosen]
+        scores_of_responses = [scores[i] for i in chosen]
+        levels = calibrate_levels(labels, scores_of_responses, level_precision)
+        extra = {"levels": band_report(levels, labels, scores_of_responses)}
     return _score_and_write(rows, critics, scores, out_dir, run, windows, extra)
 
 
@@ -181,6 +192,7 @@ def evaluate_predictions(
     """
     if not rows:
         raise DataError("no data rows to evaluate")
+    _require_response_rows(rows)
     source = str(predictions_uri)
     matched = match_predictions(
         rows,
@@ -208,7 +220,7 @@ def _score_and_write(
     extra: dict | None = None,
 ) -> dict:
     predictions = [None if critic is None else score_text(critic) for critic in critics]
-    metrics = compute_metrics(rows, predictions, scores)
+    metrics = compute_task_metrics(rows, predictions, scores)
     metrics["run"] = run
     metrics.update(extra or {})
     records = prediction_records(rows, critics, predictions, scores)
@@ -222,6 +234,15 @@ def _score_and_write(
         metrics["unparseable"],
     )
     return metrics
+
+
+def _require_response_rows(rows: Sequence[GuardRow]) -> None:
+    """Refuse, before any model work, a set whose headline (the response task) is empty."""
+    if not any(row.task == RESPONSE_TASK for row in rows):
+        raise DataError(
+            "the rows hold no response-task rows; the headline metrics (Libra-Test, the gate) "
+            "are the response task's, so evaluate a set that holds some"
+        )
 
 
 def _verdict_answer(score: float, threshold: float) -> str:
@@ -251,9 +272,9 @@ def _load_judge(model: str | Path | Judge) -> Judge:
 
 
 def _in_chunks(
-    items: Sequence[tuple[str, str]],
+    items: Sequence[Pair],
     chunk: int,
-    run: Callable[[Sequence[tuple[str, str]]], Sequence[T]],
+    run: Callable[[Sequence[Pair]], Sequence[T]],
     description: str,
 ) -> list[T]:
     """``run`` over consecutive chunks of ``items``, showing progress after each chunk."""

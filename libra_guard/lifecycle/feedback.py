@@ -5,7 +5,8 @@ sub_category_name, question, response, label``) with ``label`` EMPTY, for a revi
 ``安全`` or ``不安全`` (and the category where known); the guard's view travels beside it
 (``guard_score``, ``guard_label``, ``guard_model``, ``captured_at``, ``task``) so reviewers can
 sort by doubt, and is kept through import as extra keys. A prompt-moderation item (no response)
-is exported as the guard judged it: the question in both slots.
+is exported as a prompt-task row (``task: "prompt"``, no ``response``): the reviewer labels the
+question itself, and the row trains and tests the prompt task.
 
 ``import_reviewed`` runs the same validation as every dataset (``data.validate``): rows still
 unlabelled, or labelled with anything but the two labels, go to the quarantine file with the
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from libra_guard.data.io import write_jsonl
+from libra_guard.data.schema import PROMPT_TASK, RESPONSE_TASK
 from libra_guard.data.validate import ValidationReport, validate_file
 from libra_guard.errors import DataError
 from libra_guard.lifecycle.capture import read_captures
@@ -40,7 +42,8 @@ def review_row(record: dict) -> dict:
     question = record["question"]
     response = record.get("response") or question
     identity = f"{record['captured_at']}\n{question}\n{response}".encode()
-    return {
+    task = record.get("task", RESPONSE_TASK)
+    row = {
         "id": "fb-" + hashlib.sha256(identity).hexdigest()[:16],
         "source": FEEDBACK_SOURCE,
         "category_name": "",
@@ -52,8 +55,11 @@ def review_row(record: dict) -> dict:
         "guard_label": record["label"],
         "guard_model": record.get("model", {}),
         "captured_at": record["captured_at"],
-        "task": record.get("task", "response"),
+        "task": task,
     }
+    if task == PROMPT_TASK:
+        del row["response"]  # the question alone was judged, and is what gets labelled
+    return row
 
 
 def export_for_review(

@@ -1,8 +1,10 @@
-"""Rows to training examples: the Libra prompt, then the answer, loss on the answer only.
+"""Rows to training examples: the row's prompt, then the answer, loss on the answer only.
 
-The prompt goes through the chat template (``build_chat_prompt``) and is tokenised on its own,
-exactly as at inference; the target is ``format_answer(label, critique)`` followed by the
-end-of-turn token, tokenised separately and appended. Prompt positions get label ``-100`` so
+The prompt is Libra's response prompt for a response row and our prompt-task template for a
+``task: "prompt"`` row (``GuardRow.pair``; ``modeling.prompt``). Either goes through the chat
+template (``build_chat_prompt``) and is tokenised on its own, exactly as at inference. The
+target is ``format_answer(label, critique)`` and the end-of-turn token, tokenised separately
+and appended. Prompt positions get label ``-100`` so
 the loss teaches the model to answer, not to parrot the template.
 
 Over-long inputs lose the END of the response first (then of the question): the template and
@@ -56,9 +58,10 @@ def end_of_turn_token(tokenizer: PreTrainedTokenizerBase) -> str:
 
 
 def fit_prompt_ids(
-    tokenizer: PreTrainedTokenizerBase, question: str, response: str, budget: int
+    tokenizer: PreTrainedTokenizerBase, question: str, response: str | None, budget: int
 ) -> tuple[list[int], bool]:
-    """Token ids of the chat prompt, cutting the response (then the question) to ``budget``.
+    """Token ids of the chat prompt, cutting the response (then the question) to ``budget``;
+    ``response=None``: the prompt-task template, where only the question can be cut.
 
     Returns the ids and whether anything was cut. Cutting is by characters, re-tokenising
     after each cut, so that no partial UTF-8 character or half-merged token is left behind.
@@ -69,14 +72,14 @@ def fit_prompt_ids(
     ids = _prompt_ids(tokenizer, question, response)
     if len(ids) <= budget:
         return ids, False
-    for field in ("response", "question"):
+    for field in ("response", "question") if response is not None else ("question",):
         while len(ids) > budget:
-            text = response if field == "response" else question
+            text = (response or "") if field == "response" else question
             if len(text) <= 1:
                 break
             # Shrink proportionally to the overflow, by at least one character.
             keep = max(1, min(len(text) - 1, int(len(text) * budget / len(ids)) - 1))
-            if field == "response":
+            if field == "response" and response is not None:
                 response = response[:keep]
             else:
                 question = question[:keep]
@@ -92,7 +95,8 @@ def fit_prompt_ids(
 def encode_row(
     tokenizer: PreTrainedTokenizerBase, row: GuardRow, max_length: int
 ) -> TrainingExample:
-    """Tokenise one row into a training example of at most ``max_length`` tokens."""
+    """Tokenise one row into a training example of at most ``max_length`` tokens; the row's
+    task picks the template (``GuardRow.pair``)."""
     answer_ids = tokenizer(
         training_target(row) + end_of_turn_token(tokenizer), add_special_tokens=False
     ).input_ids
@@ -102,7 +106,8 @@ def encode_row(
             f"max_length={max_length} is too small for the answer of row {row.id!r} "
             f"({len(answer_ids)} tokens); raise max_length or shorten its analyze"
         )
-    prompt_ids, truncated = fit_prompt_ids(tokenizer, row.question, row.response, budget)
+    question, response = row.pair
+    prompt_ids, truncated = fit_prompt_ids(tokenizer, question, response, budget)
     return TrainingExample(
         input_ids=prompt_ids + answer_ids,
         labels=[IGNORE_INDEX] * len(prompt_ids) + answer_ids,
@@ -139,6 +144,8 @@ def collate(examples: Sequence[TrainingExample], pad_token_id: int) -> dict[str,
     return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
 
 
-def _prompt_ids(tokenizer: PreTrainedTokenizerBase, question: str, response: str) -> list[int]:
+def _prompt_ids(
+    tokenizer: PreTrainedTokenizerBase, question: str, response: str | None
+) -> list[int]:
     text = build_chat_prompt(tokenizer, question, response)
     return tokenizer(text, add_special_tokens=False).input_ids

@@ -31,7 +31,7 @@ from libra_guard.modeling.answer import VERDICT_PREFIX
 from libra_guard.modeling.factory import load_causal_lm, load_tokenizer
 from libra_guard.modeling.windows import DEFAULT_WINDOW_TOKENS, WINDOW_CONFIG_KEY, pair_windows
 
-Pair = tuple[str, str]
+Pair = tuple[str, str | None]
 ADAPTER_CONFIG = "adapter_config.json"
 
 

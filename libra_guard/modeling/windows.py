@@ -12,7 +12,9 @@ belongs to the whole row).
 
 A question too long for its share of the context is read the same way: its further windows
 are each judged with the response's first window. An item whose question is its response
-(prompt moderation) is windowed in step, the same slice in both slots.
+is windowed in step, the same slice in both slots. A prompt-task item (``response=None``,
+our prompt template) follows the same rule with the question as the text under review: at
+most ``window_tokens`` question tokens per window, overlapping by a quarter.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ WINDOW_CONFIG_KEY = "libra_window_tokens"
 CONTEXT_SLACK = 8
 
 
-def prompt_ids(tokenizer: PreTrainedTokenizerBase, question: str, response: str) -> list[int]:
-    """Token ids of the chat prompt for one (question, response), nothing cut."""
+def prompt_ids(
+    tokenizer: PreTrainedTokenizerBase, question: str, response: str | None
+) -> list[int]:
+    """Token ids of the chat prompt for one (question, response), nothing cut;
+    ``response=None``: the prompt-task template."""
     text = build_chat_prompt(tokenizer, question, response)
     return tokenizer(text, add_special_tokens=False).input_ids
 
@@ -70,38 +75,73 @@ def split_text(tokenizer: PreTrainedTokenizerBase, text: str, size: int, overlap
 def pair_windows(
     tokenizer: PreTrainedTokenizerBase,
     question: str,
-    response: str,
+    response: str | None,
     budget: int,
     window_tokens: int,
 ) -> list[list[int]]:
     """Prompt token ids of every window of one item; each fits in ``budget`` tokens.
+    ``response=None``: a prompt-task item, windowed over its question.
 
     Raises:
         ConfigError: the template alone leaves no room for text in ``budget`` tokens.
     """
-    whole = prompt_ids(tokenizer, question, response)
-    response_tokens = _token_count(tokenizer, response)
-    if len(whole) <= budget and response_tokens <= window_tokens:
-        return [whole]
-    room = budget - len(prompt_ids(tokenizer, "", "")) - CONTEXT_SLACK
+    texts = window_texts(tokenizer, question, response, budget, window_tokens)
+    windows = [prompt_ids(tokenizer, q, r) for q, r in texts]
+    check_window_lengths([len(ids) for ids in windows], budget)
+    return windows
+
+
+def window_texts(
+    tokenizer: PreTrainedTokenizerBase,
+    question: str,
+    response: str | None,
+    budget: int,
+    window_tokens: int,
+) -> list[tuple[str, str | None]]:
+    """The (question, response) text of every window of one item, in scoring order;
+    ``response=None`` (a prompt-task item): windows of the question, each without response.
+
+    The streaming scorer (``streaming.StreamingVerdict``) reads the same list after every
+    delta, so a stream is windowed exactly as the one-shot score of its text.
+
+    Raises:
+        ConfigError: the template alone leaves no room for text in ``budget`` tokens.
+    """
+    judged = question if response is None else response
+    # The whole prompt is tokenised only when the judged text fits one window (a stream asks
+    # after every delta).
+    fits = _token_count(tokenizer, judged) <= window_tokens
+    if fits and len(prompt_ids(tokenizer, question, response)) <= budget:
+        return [(question, response)]
+    empty = None if response is None else ""
+    room = budget - len(prompt_ids(tokenizer, "", empty)) - CONTEXT_SLACK
     if room < 2:
         raise ConfigError(
             f"the model leaves {budget} tokens for the prompt, but the Libra template alone "
             f"needs {budget - room}; use a model with a longer context"
         )
+    if response is None:
+        size = min(window_tokens, room)
+        return [(part, None) for part in split_text(tokenizer, question, size, size // 4)]
     if question == response:
         size = min(window_tokens, room // 2)
-        texts = [(part, part) for part in split_text(tokenizer, question, size, size // 4)]
-    else:
-        texts = _question_and_response_windows(tokenizer, question, response, room, window_tokens)
-    windows = [prompt_ids(tokenizer, q, r) for q, r in texts]
-    too_long = [len(ids) for ids in windows if len(ids) > budget]
+        return [(part, part) for part in split_text(tokenizer, question, size, size // 4)]
+    return _question_and_response_windows(tokenizer, question, response, room, window_tokens)
+
+
+def check_window_lengths(lengths: list[int], budget: int) -> None:
+    """Refuse windows longer than ``budget`` prompt tokens.
+
+    Raises:
+        ConfigError: a window does not fit (the tokenizer merged across its edges more than
+            ``CONTEXT_SLACK`` allows).
+    """
+    too_long = [length for length in lengths if length > budget]
     if too_long:
         raise ConfigError(
             f"a window of {max(too_long)} tokens does not fit the {budget}-token budget; "
             "the tokenizer merges across window edges more than CONTEXT_SLACK allows"
         )
-    return windows
 
 
 def _question_and_response_windows(

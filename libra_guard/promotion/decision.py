@@ -27,8 +27,24 @@ Outcome = Literal[
 ]
 
 
+class TaskThresholds(BaseModel):
+    """What a challenger must reach on one task's own rows (``metrics["by_task"][task]``);
+    an unset figure is not checked."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_accuracy: float | None = Field(
+        default=None, ge=0, le=1, description="The task's average accuracy over sources."
+    )
+    min_f1_unsafe: float | None = Field(
+        default=None, ge=0, le=1, description="The task's average F1 of the unsafe class."
+    )
+
+
 class GateThresholds(BaseModel):
-    """What a challenger must reach; fractions in [0, 1]."""
+    """What a challenger must reach; fractions in [0, 1]. The top-level figures are the
+    response task's (the Libra-Test headline); ``tasks`` adds thresholds on a task's own rows
+    (e.g. ``tasks: {prompt: {min_accuracy: 0.7}}``); a task absent there is not gated."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -47,17 +63,24 @@ class GateThresholds(BaseModel):
     alpha: float = Field(
         default=0.05, gt=0, lt=1, description="Significance level of McNemar's test."
     )
+    tasks: dict[Literal["response", "prompt"], TaskThresholds] = Field(
+        default_factory=dict,
+        description="Per-task thresholds on metrics.by_task; a task absent is not gated, a set "
+        "threshold whose figure is missing fails.",
+    )
 
 
 @dataclass(frozen=True)
 class GateCheck:
-    """One threshold check: ``value >= threshold``."""
+    """One threshold check: ``value >= threshold``; ``value`` is ``None`` when the metrics
+    lack the figure (a failed check, ``missing`` says why)."""
 
     name: str
-    value: float
+    value: float | None
     threshold: float
     passed: bool
     rows: int | None = None
+    missing: str | None = None
 
 
 @dataclass(frozen=True)

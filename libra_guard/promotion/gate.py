@@ -5,7 +5,10 @@ Two questions, both must be answered yes:
 1. Is the challenger good enough in absolute terms? It must reach every threshold: the
    headline average accuracy, the headline F1 of the unsafe class, and an accuracy floor in
    every harm scenario that has at least ``min_category_rows`` test rows (smaller scenarios
-   are too noisy to judge and are listed as not checked).
+   are too noisy to judge and are listed as not checked). These top-level figures are the
+   response task's (Libra's); ``thresholds.tasks`` adds checks on a task's own figures
+   (``metrics["by_task"][task]``, e.g. the prompt task's accuracy). A task threshold whose
+   figure the metrics lack (a test set without prompt rows) fails the check, with the reason.
 2. Is it not worse than the champion? Both were evaluated on the same test rows; the rows are
    paired by id and McNemar's test (``mcnemar.py``) says whether the accuracy difference is
    real at level ``alpha``.
@@ -118,7 +121,36 @@ def threshold_checks(
         value = float(_figure(figures, "accuracy", f"by_category.{name}."))
         floor = thresholds.min_category_accuracy
         checks.append(_check(f"accuracy in {name}", value, floor, category_rows))
+    checks.extend(task_checks(metrics, thresholds))
     return checks, unchecked
+
+
+def task_checks(metrics: Mapping, thresholds: GateThresholds) -> list[GateCheck]:
+    """The checks of ``thresholds.tasks`` on ``metrics["by_task"]``; a missing figure fails."""
+    checks = []
+    by_task = metrics.get("by_task")
+    for task, wanted in thresholds.tasks.items():
+        figures = by_task.get(task) if isinstance(by_task, Mapping) else None
+        for field, figure, label in (
+            ("min_accuracy", "accuracy", "accuracy"),
+            ("min_f1_unsafe", "f1_unsafe", "F1 (unsafe)"),
+        ):
+            threshold = getattr(wanted, field)
+            if threshold is None:
+                continue
+            name = f"{task} task {label}"
+            average = figures.get("average") if isinstance(figures, Mapping) else None
+            value = average.get(figure) if isinstance(average, Mapping) else None
+            if not isinstance(value, int | float):
+                missing = (
+                    f"gate.tasks.{task}.{field} is set but the metrics have no "
+                    f"by_task.{task}.average.{figure} (does the test set hold {task}-task rows?)"
+                )
+                checks.append(GateCheck(name, None, threshold, False, None, missing))
+                continue
+            rows = figures.get("n") if isinstance(figures.get("n"), int) else None
+            checks.append(_check(name, float(value), threshold, rows))
+    return checks
 
 
 def _check(name: str, value: float, threshold: float, rows: int | None) -> GateCheck:
@@ -200,7 +232,9 @@ def _reasons(
 ) -> list[str]:
     """Failures first (each named with value and threshold), then why the rest passed."""
     failures = [
-        f"{check.name} {check.value:.2%} is below the threshold {check.threshold:.2%}"
+        check.missing
+        if check.value is None
+        else f"{check.name} {check.value:.2%} is below the threshold {check.threshold:.2%}"
         for check in checks
         if not check.passed
     ]

@@ -54,9 +54,8 @@ def _checks_section(decision: GateDecision) -> list[str]:
     for check in decision.checks:
         rows = "" if check.rows is None else str(check.rows)
         result = "pass" if check.passed else "**FAIL**"
-        lines.append(
-            f"| {check.name} | {check.value:.2%} | ≥ {check.threshold:.2%} | {rows} | {result} |"
-        )
+        value = "missing" if check.value is None else f"{check.value:.2%}"
+        lines.append(f"| {check.name} | {value} | ≥ {check.threshold:.2%} | {rows} | {result} |")
     if decision.unchecked_categories:
         floor = decision.thresholds.min_category_rows
         skipped = ", ".join(

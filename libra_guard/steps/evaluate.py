@@ -12,7 +12,7 @@ from pathlib import Path
 
 from libra_guard.atomic import staged_folder
 from libra_guard.data.io import read_rows
-from libra_guard.data.schema import UNSAFE
+from libra_guard.data.schema import RESPONSE_TASK, UNSAFE
 from libra_guard.evaluation.outputs import read_predictions
 from libra_guard.evaluation.runner import Mode, evaluate_model
 from libra_guard.tracking import runs
@@ -40,7 +40,8 @@ class Evaluation:
     @property
     def headline(self) -> dict[str, float]:
         """The scalars a dashboard shows: averages, accuracy per source, ROC-AUC (when
-        defined), the row count and how many answers could not be scored."""
+        defined), the row count and how many answers could not be scored (all the response
+        task's), then each other task's averages and rows as ``<task>_task_...``."""
         figures = {f"average_{name}": value for name, value in self.metrics["average"].items()}
         for source, values in self.metrics["by_source"].items():
             figures[f"{source}_accuracy"] = values["accuracy"]
@@ -48,6 +49,14 @@ class Evaluation:
             figures["roc_auc"] = self.metrics["roc_auc"]
         figures["n"] = self.metrics["n"]
         figures["unparseable"] = self.metrics["unparseable"]
+        for task, values in (self.metrics.get("by_task") or {}).items():
+            if task == RESPONSE_TASK:
+                continue  # the figures above
+            for name, value in values["average"].items():
+                figures[f"{task}_task_average_{name}"] = value
+            if values.get("roc_auc") is not None:
+                figures[f"{task}_task_roc_auc"] = values["roc_auc"]
+            figures[f"{task}_task_n"] = values["n"]
         return figures
 
 

@@ -159,7 +159,7 @@ def guard_corpus(rows: Sequence[GuardRow]) -> Iterator[str]:
     """The tokenizer's corpus: each row's Libra user message (template included, so the
     template's frequent phrases become single tokens) and its target answer."""
     for row in rows:
-        yield "user\n" + build_user_message(row.question, row.response)
+        yield "user\n" + build_user_message(*row.pair)
         yield "assistant\n" + training_target(row)
 
 

@@ -70,9 +70,7 @@ class Validator:
         accuracies: dict[str, float] = {}
         losses: list[float] = []
         for name, rows in self.sets.items():
-            scores = judge.verdict_scores(
-                [(row.question, row.response) for row in rows], batch_size=self.batch_size
-            )
+            scores = judge.verdict_scores([row.pair for row in rows], batch_size=self.batch_size)
             truths = [row.label == UNSAFE for row in rows]
             hits = sum((score >= 0.5) == truth for score, truth in zip(scores, truths, strict=True))
             accuracies[name] = hits / len(rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from libra_guard.data.schema import SAFE, UNSAFE, GuardRow
+from libra_guard.data.schema import RESPONSE_TASK, SAFE, UNSAFE, GuardRow
 from libra_guard.errors import DataError
 
 
@@ -48,7 +48,8 @@ def smoke_set_from_evaluation(
     candidates: dict[str, list[SmokeItem]] = {UNSAFE: [], SAFE: []}
     for record in predictions:
         row = by_id.get(str(record.get("id")))
-        if row is None:
+        if row is None or row.task != RESPONSE_TASK:
+            # Response rows only: a smoke item is sent as (question, response).
             continue
         score = record.get("score")
         if isinstance(score, int | float):

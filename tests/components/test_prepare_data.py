@@ -29,7 +29,12 @@ def test_writes_three_digested_datasets_without_test_leakage(tmp_path: Path) -> 
         quarantine=artifact(Artifact, tmp_path / "quarantine"),
     )
     rows = {name: read_rows(data.path) for name, data in outputs.items()}
-    assert 0 < len(rows["stage1"]) <= 40 and 0 < len(rows["stage2"]) <= 20
+    responses = {
+        name: [row for row in found if row.task == "response"] for name, found in rows.items()
+    }
+    assert 0 < len(responses["stage1"]) <= 40 and 0 < len(responses["stage2"]) <= 20
+    # The default prompt share (0.2) adds prompt-task rows from the same questions.
+    assert len(rows["stage1"]) - len(responses["stage1"]) == 8
     for name, data in outputs.items():
         assert data.metadata["sha256"] == dataset_digest(rows[name])
         assert data.metadata["rows"] == len(rows[name])

@@ -153,13 +153,19 @@ def test_synth_command_wiring_with_a_stand_in_generator(
     cli: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The command's own work (write, digest, summary) checked apart from the generator."""
-    calls: list[tuple[int, int, bool]] = []
+    calls: list[tuple[int, int, bool, float]] = []
 
-    def generate(n: int, seed: int, *, hard: bool = False) -> SimpleNamespace:
-        calls.append((n, seed, hard))
+    def generate(
+        n: int, seed: int, *, hard: bool = False, prompt_share: float = 0.0
+    ) -> SimpleNamespace:
+        calls.append((n, seed, hard, prompt_share))
         rows = [GuardRow(**make_row(i, category_name=f"场景{i % 3}")) for i in range(n)]
         return SimpleNamespace(
-            rows=rows, disagreements_dropped=5, question_skeletons=11, answer_skeletons=13
+            rows=rows,
+            disagreements_dropped=5,
+            question_skeletons=11,
+            answer_skeletons=13,
+            prompt_rows=2,
         )
 
     monkeypatch.setitem(sys.modules, "libra_guard.data.synth", SimpleNamespace(generate=generate))
@@ -170,7 +176,7 @@ def test_synth_command_wiring_with_a_stand_in_generator(
     )
 
     assert result.exit_code == 0, result.output
-    assert calls == [(6, 9, True)]
+    assert calls == [(6, 9, True, 0.2)]
     assert len(read_rows(out)) == 6
     text = _flat(result)
     assert read_digest(out) in text
@@ -178,6 +184,7 @@ def test_synth_command_wiring_with_a_stand_in_generator(
     assert "disagreements dropped │ 5" in text
     assert "distinct question skeletons │ 11" in text
     assert "distinct answer skeletons │ 13" in text
+    assert "prompt-task rows │ 2" in text
 
 
 @pytest.mark.parametrize("command", ["validate", "synth", "stats", "split"])

@@ -189,4 +189,5 @@ def test_prepare_data_component_runs_as_kfp_runs_it(project_image: str, tmp_path
         lines = (folder / f"{name}.quarantine.jsonl").read_text(encoding="utf-8").splitlines()
         assert len(lines) == count, f"{name}: metadata says {count}, the file holds {len(lines)}"
     stage1 = executor_output["artifacts"]["stage1_data"]["artifacts"][0]["metadata"]
-    assert stage1["rows"] <= 20, "the step ignored its data_config parameter"
+    # 20 response rows and their 4 prompt-task rows (data.prompt_task_share, default 0.2).
+    assert stage1["rows"] <= 24, "the step ignored its data_config parameter"

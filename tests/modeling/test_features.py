@@ -72,3 +72,25 @@ def test_collate_right_pads_and_masks(tiny_base, guard_rows):
     assert batch["input_ids"].shape == (3, max(lengths))
     assert batch["attention_mask"].sum(dim=1).tolist() == lengths
     assert (batch["labels"][batch["attention_mask"] == 0] == IGNORE_INDEX).all()
+
+
+def test_a_prompt_row_trains_on_the_prompt_template_with_answer_only_loss(tiny_base, guard_rows):
+    tokenizer = load_tokenizer(tiny_base)
+    row = guard_rows[0].model_copy(update={"task": "prompt", "response": ""})
+    example = encode_row(tokenizer, row, max_length=512)
+    prompt_length = len(tokenizer(build_chat_prompt(tokenizer, row.question, None)).input_ids)
+    assert example.labels[:prompt_length] == [IGNORE_INDEX] * prompt_length
+    text = tokenizer.decode(example.input_ids)
+    assert "# 问题\n人类的问题：" + row.question in text
+    assert "大语言模型的回答" not in text
+    assert tokenizer.decode(example.labels[prompt_length:]) == training_target(row) + "<|im_end|>"
+
+
+def test_a_long_prompt_row_loses_the_end_of_its_question(tiny_base, guard_rows):
+    tokenizer = load_tokenizer(tiny_base)
+    row = guard_rows[0].model_copy(
+        update={"task": "prompt", "response": "", "question": "很长的问题内容。" * 400}
+    )
+    example = encode_row(tokenizer, row, max_length=200)
+    assert len(example.input_ids) <= 200 and example.truncated
+    assert "人类的问题：很长的问题内容。" in tokenizer.decode(example.input_ids)

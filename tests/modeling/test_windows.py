@@ -97,3 +97,16 @@ def test_window_setting_comes_from_the_model_config(tiny_base, tmp_path):
     judge = GuardJudge(model, load_tokenizer(tiny_base), name="m")
     assert judge.window_tokens == 77
     assert judge.max_text_chars(4) > judge.max_text_chars(1) >= 77
+
+
+def test_a_prompt_task_item_is_windowed_over_its_question_with_the_prompt_template(tiny_base):
+    tokenizer = load_tokenizer(tiny_base)
+    short = pair_windows(tokenizer, QUESTION, None, 300, window_tokens=64)
+    assert short == [prompt_ids(tokenizer, QUESTION, None)]
+    assert "# 问题\n人类的问题：" + QUESTION in tokenizer.decode(short[0])
+    question = _long_response(20)
+    windows = pair_windows(tokenizer, question, None, 300, window_tokens=64)
+    assert len(windows) > 1 and all(len(ids) <= 300 for ids in windows)
+    texts = [tokenizer.decode(ids) for ids in windows]
+    assert all("大语言模型的回答" not in text for text in texts)
+    assert HARMFUL in texts[-1]
