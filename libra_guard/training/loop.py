@@ -68,7 +68,7 @@ def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
     torch.manual_seed(config.seed + rank)
     device = ray.train.torch.get_device()
     transformers.utils.logging.disable_progress_bar()
-    _quiet_ray_report_log()
+    quiet_ray_report_log()
     warnings.filterwarnings("ignore", category=FutureWarning)
     # An s3:// base is fetched once per node (a file lock), verified against its manifest.
     source = materialize_base(config.model_source, Path(config.model_cache))
@@ -189,7 +189,7 @@ def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
         )
 
 
-def _quiet_ray_report_log() -> None:
+def quiet_ray_report_log() -> None:
     """Ray Train logs every report (metrics included) at INFO on the worker, under a logger
     named by its FILE path; our progress lines already say what matters."""
     from ray.train.v2._internal.execution import context as ray_train_context

@@ -9,13 +9,14 @@ misspelt key fails at the start of the stage, not in the middle of it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from libra_guard.data.schema import GuardRow
 from libra_guard.modeling.lora import LoraSettings
 from libra_guard.settings import Settings
-from libra_guard.training.config import Method, StageName, TrainConfig
+from libra_guard.training.config import Engine, Method, StageName, TrainConfig
 
 
 class StageLoopConfig(BaseModel):
@@ -45,6 +46,8 @@ class StageLoopConfig(BaseModel):
     evals_per_epoch: int
     prompt_loss_weight: float
     gradient_checkpointing: bool = False
+    engine: Engine = "native"
+    sharding: Literal["none", "fsdp"] = "none"
 
     def to_loop_dict(self) -> dict:
         """The JSON-able dict Ray Train hands to ``train_stage_per_worker`` (rows as
@@ -89,5 +92,7 @@ def stage_loop_config(
             "evals_per_epoch": stage.evals_per_epoch,
             "prompt_loss_weight": stage.prompt_loss_weight,
             "gradient_checkpointing": config.gradient_checkpointing,
+            "engine": config.engine,
+            "sharding": config.sharding,
         }
     )

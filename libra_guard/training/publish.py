@@ -42,6 +42,10 @@ class StageOutcome:
     best_step: int | None = None
     best_val_accuracy: float | None = None
     run_key: str = ""
+    #: The engine that trained the stage and how it held the weights (``hf_engine`` reports
+    #: ``fsdp`` only when the Trainer really sharded them).
+    engine: str = "native"
+    sharding: str = "none"
 
 
 def read_stage_outcome(stage_dir: Path, *, skipped: bool = False) -> StageOutcome:

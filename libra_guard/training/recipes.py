@@ -89,6 +89,8 @@ def load_recipe(name_or_path: str, **overrides: object) -> Recipe:
     values = read_config_mapping(path, "recipe")
     values.setdefault("name", path.stem)
     values["training"] = apply_overrides(dict(values.get("training") or {}), overrides)
+    # The recipe's sharding is the plan's and the training's: one setting, never two.
+    values["training"].setdefault("sharding", values.get("sharding", "none"))
     try:
         return Recipe.model_validate(values)
     except ValidationError as exc:
@@ -173,14 +175,15 @@ def require_runnable(recipe: Recipe) -> None:
     """Refuse a recipe the training engine cannot run as planned, before any weight moves.
 
     Raises:
-        ConfigError: the recipe shards with FSDP (the engine trains DDP replicas only, so a
-            sharded plan would not fit its GPUs), or its estimate exceeds the GPUs' memory.
+        ConfigError: the recipe shards with FSDP but trains with the native engine (it trains
+            DDP replicas only, so a sharded plan would not fit its GPUs), or its estimate
+            exceeds the GPUs' memory.
     """
-    if recipe.sharding == "fsdp":
+    if recipe.sharding == "fsdp" and recipe.training.engine != "hf":
         raise ConfigError(
-            f"recipe {recipe.name} needs FSDP sharding, which the training engine does not "
-            "implement yet (it trains DDP replicas); use its --dry-run for the plan, or a recipe "
-            "without sharding (e.g. qwen2.5-14b-instruct-lora)"
+            f"recipe {recipe.name} needs FSDP sharding, which only the hf engine implements "
+            f"(training.engine is {recipe.training.engine}: DDP replicas); set engine: hf, "
+            "or use a recipe without sharding (e.g. qwen2.5-14b-instruct-lora)"
         )
     for stage in ("stage1", "stage2"):
         estimate = stage_estimate(recipe, stage)

@@ -37,6 +37,9 @@ KEY_FILE = "libra_guard_run_key.json"
 NOT_IN_KEY = frozenset(
     {"rows", "validation", "model_source", "model_cache", "threads", "report_every"}
 )
+#: Settings added after keys were first recorded: in the key only when not at these values,
+#: so runs from before keep their keys (and a native run's checkpoint is never resumed by hf).
+KEYED_UNLESS_DEFAULT = {"engine": "native", "sharding": "none"}
 #: Files of a finished stage folder that record its key.
 STAGE_INFO_FILE = "libra_guard_stage.json"
 
@@ -93,7 +96,11 @@ def recorded_key(folder: Path) -> str | None:
 
 def stage_run_key(name: str, loop_config: Mapping, source: str) -> str:
     """The key of one stage from its workers' ``train_loop_config`` and starting model."""
-    settings = {k: v for k, v in loop_config.items() if k not in NOT_IN_KEY}
+    settings = {
+        k: v
+        for k, v in loop_config.items()
+        if k not in NOT_IN_KEY and not (k in KEYED_UNLESS_DEFAULT and v == KEYED_UNLESS_DEFAULT[k])
+    }
     validation_sets = loop_config.get("validation") or {}
     validation = {set_name: rows_digest(rows) for set_name, rows in validation_sets.items()}
     return _sha256(

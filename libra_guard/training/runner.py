@@ -91,6 +91,7 @@ def train_guard(
         RunMismatchError: earlier work in ``out_dir`` came from other inputs (and no restart).
         ModelError: the base cannot be built or loaded, or training fails on a worker.
     """
+    config.require_engine_support()
     settings = settings or Settings()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -193,6 +194,7 @@ def _run_stage(
     from ray.train import CheckpointConfig, FailureConfig, LoggingConfig, RunConfig, ScalingConfig
     from ray.train.torch import TorchTrainer
 
+    config.require_engine_support()
     stage_dir = out_dir / name
     info_file = stage_dir / STAGE_INFO
     loop_config = stage_loop_config(name, config, rows, source, validation, settings).to_loop_dict()
@@ -216,7 +218,7 @@ def _run_stage(
     # Only now: a stage that is skipped or refused above needs no Ray cluster.
     _start_ray(settings)
     trainer = TorchTrainer(
-        train_stage_per_worker,
+        _worker_function(config),
         train_loop_config=loop_config,
         scaling_config=ScalingConfig(num_workers=config.num_workers, use_gpu=config.use_gpu),
         run_config=RunConfig(
@@ -250,6 +252,8 @@ def _run_stage(
         best_step=_optional_int(metrics.get("best_step")),
         best_val_accuracy=_optional_float(metrics.get("best_val_accuracy")),
         run_key=key,
+        engine=str(metrics.get("engine", "native")),
+        sharding=str(metrics.get("sharding", "none")),
     )
     with result.checkpoint.as_directory() as folder:
         curve = json.loads(TrainingCurve.load(Path(folder)).to_json())
@@ -266,6 +270,15 @@ def _run_stage(
         f"{outcome.samples_per_s:.1f} samples/s -> {stage_dir}"
     )
     return outcome
+
+
+def _worker_function(config: TrainConfig):
+    """The per-worker training function of the configured engine (``loop`` or ``hf_engine``)."""
+    if config.engine == "hf":
+        from libra_guard.training.hf_engine import train_stage_hf_per_worker
+
+        return train_stage_hf_per_worker
+    return train_stage_per_worker
 
 
 def _discard_earlier_work(config: TrainConfig, out_dir: Path, settings: Settings, log) -> None:

@@ -26,6 +26,8 @@ from libra_guard.training.checkpoint import trainable_state
 BEST_WEIGHTS = "best_weights.pt"
 #: Probabilities are clipped here before the log, so one confident miss cannot dominate.
 MIN_PROBABILITY = 1e-6
+#: Weight of the log-loss in ``ValidationResult.selection_score``.
+LOG_LOSS_TIE_BREAK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,14 @@ class ValidationResult:
 
     def beats(self, accuracy: float, log_loss: float) -> bool:
         return (self.accuracy, -self.log_loss) > (accuracy, -log_loss)
+
+    def selection_score(self) -> float:
+        """``beats``'s order as one number, for engines that compare a single metric (the
+        Hugging Face Trainer's ``metric_for_best_model``): accuracy, minus the log-loss scaled
+        to stay below any accuracy step. Accuracies differ by at least 1/rows (1e-6 for a
+        million rows); the log-loss of clipped probabilities is at most -ln(MIN_PROBABILITY)
+        < 14, so 1e-9 of it (< 1.4e-8) only breaks ties."""
+        return self.accuracy - LOG_LOSS_TIE_BREAK * self.log_loss
 
 
 class Validator:

@@ -10,6 +10,7 @@ from transformers import Qwen2Config, Qwen2ForCausalLM
 from typer.testing import CliRunner
 
 from libra_guard.cli.train import train
+from libra_guard.data.io import write_jsonl
 from libra_guard.errors import ConfigError
 from libra_guard.training.memory_plan import Architecture, RunShape, estimate_memory
 from libra_guard.training.recipes import (
@@ -92,15 +93,25 @@ def test_dry_run_prints_the_plan_without_data_or_weights(tmp_path) -> None:
     assert "fits:" in result.output
 
 
-def test_fsdp_recipe_is_refused_for_a_real_run(tmp_path) -> None:
+def test_fsdp_recipe_on_cpus_is_refused_before_any_work(tmp_path, synth_rows) -> None:
+    write_jsonl(synth_rows[:4], tmp_path / "a.jsonl")
     result = CliRunner().invoke(
         app,
-        ["--recipe", "qwen2.5-7b-instruct", "--stage1", "a.jsonl", "--stage2", "b.jsonl",
-         "--out", str(tmp_path / "o")],
+        ["--recipe", "qwen2.5-7b-instruct", "--no-gpu", "--stage1", str(tmp_path / "a.jsonl"),
+         "--stage2", str(tmp_path / "a.jsonl"), "--out", str(tmp_path / "o")],
+        env={"COLUMNS": "300"},
     )  # fmt: skip
     assert result.exit_code == 2
-    assert "FSDP" in result.output
+    assert "sharding: fsdp needs use_gpu: true" in " ".join(result.output.split())
     assert not (tmp_path / "o").exists()
+
+
+def test_fsdp_recipe_with_the_native_engine_is_refused() -> None:
+    with pytest.raises(ConfigError, match="only the hf engine implements"):
+        require_runnable(load_recipe("qwen2.5-7b-instruct", engine="native"))
+    with pytest.raises(ConfigError, match="needs engine: hf"):
+        load_recipe("qwen2.5-7b-instruct", engine="native").training.require_engine_support()
+    require_runnable(load_recipe("qwen2.5-7b-instruct"))  # engine hf: runnable as planned
 
 
 def test_unknown_recipe_lists_the_shipped_ones() -> None:
