@@ -107,7 +107,12 @@ def test_evaluate_writes_metrics_and_curves(trained: Trained) -> None:
     )
     assert (Path(evaluation.path) / "predictions.jsonl").is_file()
     assert 0.0 <= metrics.metadata["average_accuracy"] <= 1.0
-    assert metrics.metadata["n"] == trained.data["test"].metadata["rows"]
+    # The headline counts the response task; the prompt-task rows are counted on their own.
+    test_lines = Path(trained.data["test"].path).read_text("utf-8").splitlines()
+    tasks = [json.loads(line).get("task", "response") for line in test_lines]
+    assert len(tasks) == trained.data["test"].metadata["rows"]
+    assert metrics.metadata["n"] == tasks.count("response")
+    assert metrics.metadata["prompt_task_n"] == tasks.count("prompt") > 0
     assert classification.metadata["confusionMatrix"]["annotationSpecs"]
 
 
