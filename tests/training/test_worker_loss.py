@@ -27,15 +27,23 @@ def _shapes(folder: Path) -> dict[str, tuple[int, ...]]:
         return {name: tuple(weights.get_slice(name).get_shape()) for name in names}
 
 
-def _kill_worker_after_first_checkpoint(storage, killed: list[int], stop: threading.Event):
-    """Wait for the stage's first checkpoint, then SIGKILL its Ray Train worker process."""
+def _kill_worker_after_first_checkpoint(
+    address: str, storage, killed: list[int], stop: threading.Event
+):
+    """Wait for the stage's first checkpoint, then SIGKILL its Ray Train worker process.
+
+    The state API gets the session head's GCS address: without one it resolves ``auto``
+    (ray/dashboard/utils.py, ``get_address_for_submission_client``), which fails with "Found
+    multiple active Ray instances" when another Ray (a ``make demo``) runs on the machine.
+    """
     from ray.util.state import list_actors
 
     while not stop.is_set() and not storage.has_snapshot():
         time.sleep(0.2)
     while not stop.is_set():
         workers = list_actors(
-            filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")]
+            address=address,
+            filters=[("class_name", "=", "RayTrainWorker"), ("state", "=", "ALIVE")],
         )
         if workers:
             os.kill(int(workers[0]["pid"]), signal.SIGKILL)
@@ -52,7 +60,9 @@ def test_a_killed_worker_is_replaced_and_the_stage_finishes(ray_address, synth_r
     killed: list[int] = []
     stop = threading.Event()
     killer = threading.Thread(
-        target=_kill_worker_after_first_checkpoint, args=(storage, killed, stop), daemon=True
+        target=_kill_worker_after_first_checkpoint,
+        args=(ray_address, storage, killed, stop),
+        daemon=True,
     )
     killer.start()
     lines: list[str] = []
