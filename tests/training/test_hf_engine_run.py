@@ -4,14 +4,6 @@ per-step curve that MLflow takes as step metrics, and a killed run resumes from 
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import pytest
 from mlflow import MlflowClient
 
@@ -19,14 +11,11 @@ from libra_guard.modeling.judge import GuardJudge
 from libra_guard.tracking.runs import log_stage, start_pipeline_run
 from libra_guard.training.config import StageConfig
 from libra_guard.training.curve import TrainingCurve
-from libra_guard.training.publish import STAGE_INFO
 from libra_guard.training.runner import prepare_base, run_stage
 from tests.training.configs import small_config
-from tests.training.test_resume import CLI
+from tests.training.killed_run import kill_then_resume
 
 pytestmark = pytest.mark.slow
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_hf_stage_trains_selects_publishes_and_logs_its_curve(ray_address, synth_rows, tmp_path):
@@ -82,42 +71,12 @@ stage2: {epochs: 1, batch_size: 8, checkpoint_every: 3, warmup_steps: 1}
 
 
 def test_killed_hf_run_resumes_from_its_checkpoint(ray_address, synth_rows, tmp_path):
-    from libra_guard.data.io import write_jsonl
-
-    write_jsonl(synth_rows, tmp_path / "synth.jsonl")
-    write_jsonl(synth_rows[:16], tmp_path / "real.jsonl")
-    (tmp_path / "train.yaml").write_text(CONFIG, encoding="utf-8")
-    command = [
-        sys.executable, "-c", CLI,
-        "--stage1", str(tmp_path / "synth.jsonl"), "--stage2", str(tmp_path / "real.jsonl"),
-        "--out", str(tmp_path / "out"), "--config", str(tmp_path / "train.yaml"),
-    ]  # fmt: skip
-    env = {**os.environ, "LIBRA_RAY_ADDRESS": ray_address, "PYTHONPATH": str(REPO_ROOT)}
-    snapshot = tmp_path / "out" / "checkpoints" / "stage1" / "checkpoint_manager_snapshot.json"
-
-    first = subprocess.Popen(
-        command, env=env, cwd=tmp_path, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 300
-    while not snapshot.exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
-    os.killpg(first.pid, signal.SIGKILL)
-    first.wait()
-    assert snapshot.exists(), "the first run wrote no checkpoint before the deadline"
-    assert not (tmp_path / "out" / "stage1").exists()
-
-    second = subprocess.run(
-        command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=500
+    output, info = kill_then_resume(
+        tmp_path, synth_rows, CONFIG, ray_address, first_deadline_s=300, second_timeout_s=500
     )
-    output = second.stdout + second.stderr
-    assert second.returncode == 0, output[-3000:]
-    assert "stage1: resuming from the last checkpoint" in output
-    info = json.loads((tmp_path / "out" / "stage1" / STAGE_INFO).read_text(encoding="utf-8"))
     assert info["engine"] == "hf"
     assert info["resumed_from_step"] >= 3 and info["resumed_from_step"] % 3 == 0
     assert f"resuming from checkpoint at step {info['resumed_from_step']}/48" in output
     # The curve continues across the restart: every step once, in order.
     curve = TrainingCurve.load(tmp_path / "out" / "stage1").points
     assert [point.step for point in curve] == list(range(1, 49))
-    assert (tmp_path / "out" / "final" / "config.json").is_file()
