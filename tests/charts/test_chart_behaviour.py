@@ -336,7 +336,7 @@ def test_serve_autoscaling_and_ray_autoscaling_are_on_by_default(helm):
 def test_ray_containers_read_mlflow_and_minio_from_the_platform(helm):
     objects = render(
         "libra-guard",
-        set_values=["platform.configMapName=other-config", "platform.secretName=other-creds"],
+        set_values=["platform.configMapName=other-config"],
     )
     for where, container, _ in containers(by_kind(objects, "RayService")[0]):
         if where.endswith("autoscaler"):
@@ -346,7 +346,11 @@ def test_ray_containers_read_mlflow_and_minio_from_the_platform(helm):
         assert env["LIBRA_S3_ENDPOINT"]["configMapKeyRef"]["name"] == "other-config", where
         # The replicas only download models, through MLflow's artifact proxy: no S3 keys.
         assert not {"LIBRA_S3_ACCESS_KEY", "LIBRA_S3_SECRET_KEY"} & set(env), where
-        assert "other-creds" not in json.dumps(container), where
+        assert "libra-guard-credentials" not in json.dumps(container), where
+    # The S3-keys secret the chart once took is gone: naming it is refused, not ignored.
+    assert "secretName" in render_error(
+        "libra-guard", set_values=["platform.secretName=other-creds"]
+    )
 
 
 def test_network_policy_admits_only_the_configured_clients_to_the_serve_port(helm):
