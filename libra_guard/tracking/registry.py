@@ -151,18 +151,27 @@ def set_alias(
         mlflow_client.set_registered_model_alias(model_name, alias, str(version))
 
 
+#: What MLflow answers for an unset alias or an unregistered model (the REST store and SQLite).
+_NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND")
+
+
 def alias_version(
     alias: str, *, tracking_uri: str | None = None, model_name: str = MODEL_NAME
 ) -> str | None:
-    """The version ``alias`` points at, or ``None`` (no such alias or no model registered)."""
+    """The version ``alias`` points at, or ``None`` (no such alias or no model registered).
+
+    Raises:
+        ModelError: the registry refused the call (e.g. 401: no or wrong credentials) or failed.
+    """
     from mlflow.exceptions import MlflowException
 
-    try:
-        return str(client(tracking_uri).get_model_version_by_alias(model_name, alias).version)
-    except MlflowException as exc:
-        if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"):
-            return None
-        raise
+    with _registry_errors(tracking_uri, f"read {model_name}'s alias {alias!r}"):
+        try:
+            return str(client(tracking_uri).get_model_version_by_alias(model_name, alias).version)
+        except MlflowException as exc:
+            if exc.error_code in _NOT_FOUND:
+                return None
+            raise
 
 
 def resolve_version(

@@ -141,3 +141,7 @@ def test_registry_code_registers_with_credentials_from_env(auth_server, tiny_gua
     monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", "not-the-password")
     with pytest.raises(ModelError, match="not authenticated"):
         resolve_version(registered.version, tracking_uri=auth_server)
+    # Through an alias too (the gate, register and rollout steps read the champion so): a
+    # one-line ModelError, not MLflow's raw exception, and never "no such alias".
+    with pytest.raises(ModelError, match=r"alias 'challenger'.*not authenticated"):
+        alias_version(CHALLENGER, tracking_uri=auth_server)
