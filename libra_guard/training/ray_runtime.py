@@ -15,6 +15,7 @@ warnings. It costs ~4 s of start-up.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import secrets
 import shutil
@@ -32,6 +33,11 @@ from libra_guard.errors import ConfigError
 from libra_guard.settings import Settings
 from libra_guard.signals import sigterm_raises
 
+logger = logging.getLogger(__name__)
+#: A loaded machine sometimes loses a head at start (the raylet gives up waiting for the
+#: dashboard agent's ports and exits); one more start is worth trying before giving up.
+LOCAL_HEAD_ATTEMPTS = 2
+
 
 def ensure_ray(settings: Settings | None = None, *, metrics_export_port: int | None = None) -> None:
     """Initialise Ray for this process unless it already is.
@@ -40,7 +46,8 @@ def ensure_ray(settings: Settings | None = None, *, metrics_export_port: int | N
     a free port); it has no effect on a cluster this process joins.
 
     Raises:
-        ConfigError: ``LIBRA_RAY_ADDRESS`` is set but no cluster answers there.
+        ConfigError: ``LIBRA_RAY_ADDRESS`` is set but no cluster answers there, or a local
+            head failed to start ``LOCAL_HEAD_ATTEMPTS`` times.
     """
     import ray
 
@@ -55,13 +62,23 @@ def ensure_ray(settings: Settings | None = None, *, metrics_export_port: int | N
                 f"cannot join the Ray cluster at LIBRA_RAY_ADDRESS={settings.ray_address}: {exc}"
             ) from exc
         return
-    ray.init(
-        include_dashboard=True,
-        dashboard_host="127.0.0.1",
-        dashboard_port=free_port(),
-        log_to_driver=True,
-        _metrics_export_port=metrics_export_port,
-    )
+    for attempt in range(1, LOCAL_HEAD_ATTEMPTS + 1):
+        try:
+            ray.init(
+                include_dashboard=True,
+                dashboard_host="127.0.0.1",
+                dashboard_port=free_port(),
+                log_to_driver=True,
+                _metrics_export_port=metrics_export_port,
+            )
+            return
+        except Exception as exc:  # Ray raises assorted types when a start-up process dies
+            ray.shutdown()  # reaps whatever this attempt started
+            if attempt == LOCAL_HEAD_ATTEMPTS:
+                raise ConfigError(
+                    f"could not start a local Ray head in {attempt} attempts: {exc}"
+                ) from exc
+            logger.warning("local Ray head failed to start (%s); starting it again", exc)
 
 
 def node_metrics_port() -> int | None:
