@@ -13,7 +13,8 @@ Each delta costs its new tokens plus the short template tail: the model keeps a 
 cache per open window of the response (``libra_guard.modeling.streaming.StreamingVerdict``),
 and the streamed score equals the one-shot windowed score of the whole text. Bad input gets
 an ``{"error", "message"}`` message and a close code: 1008 for a wrong message, 1009 when
-the response passes ``max_chars``, 1011 when the backend cannot stream. With
+the response passes ``max_chars``, 1011 when the backend cannot stream or fails, 1013 when it
+is overloaded or has no model yet (retry later). With
 ``LIBRA_API_KEY`` set, the handshake needs ``Authorization: Bearer <key>`` (closed with 1008
 otherwise).
 
@@ -22,6 +23,8 @@ model replica for Ray Serve (``app.ServeStream``, routed there by ``stream_route
 """
 
 from __future__ import annotations
+
+import logging
 
 from fastapi import FastAPI, WebSocket, WebSocketDisconnect
 
@@ -33,6 +36,9 @@ from serving.http_errors import ApiError
 POLICY_VIOLATION = 1008
 TOO_BIG = 1009
 SERVER_ERROR = 1011
+TRY_AGAIN_LATER = 1013
+
+logger = logging.getLogger(__name__)
 
 
 class StreamError(Exception):
@@ -99,15 +105,29 @@ def install_stream_route(
         except WebSocketDisconnect:
             return
         except ApiError as exc:
-            await _close(socket, exc.code, exc.message, POLICY_VIOLATION)
+            await _close(socket, exc.code, exc.message, close_code_of(exc))
         except StreamError as exc:
             await _close(socket, exc.code, exc.message, exc.close_code)
         except ValueError as exc:  # receive_json on a message that is not JSON
             await _close(socket, "invalid_json", f"messages must be JSON: {exc}", POLICY_VIOLATION)
+        except Exception:
+            # A bug or a backend failure: a clean close the client can act on, never a
+            # dropped socket (uvicorn would only cut the connection).
+            logger.exception("a moderation stream failed")
+            message = "the stream failed; open a new one"
+            await _close(socket, "internal_error", message, SERVER_ERROR)
         finally:
             # A stream held elsewhere (a Serve model replica) frees its cache now.
             if stream is not None and hasattr(stream, "close"):
                 await stream.close()
+
+
+def close_code_of(error: ApiError) -> int:
+    """The WebSocket close code of an API error: 1013 (try again later) for a 503 (overloaded,
+    no model yet), 1011 for another server error, 1008 for the client's own (e.g. 401)."""
+    if error.status == 503:
+        return TRY_AGAIN_LATER
+    return SERVER_ERROR if error.status >= 500 else POLICY_VIOLATION
 
 
 def _field(message: object, name: str, allow_empty: bool = False) -> str:
