@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -48,7 +47,9 @@ from libra_guard.data.synth import generate  # noqa: E402
 from libra_guard.evaluation.metrics import compute_metrics  # noqa: E402
 from libra_guard.evaluation.runner import evaluate_model  # noqa: E402
 from libra_guard.training.config import TrainConfig, load_train_config  # noqa: E402
-from libra_guard.training.runner import train_guard  # noqa: E402
+from libra_guard.training.curriculum import stage2_inputs  # noqa: E402
+from libra_guard.training.publish import StageOutcome, publish_final  # noqa: E402
+from libra_guard.training.runner import TrainingOutcome, run_stage, train_guard  # noqa: E402
 
 JADE = REPO_ROOT.parent / "shared" / "data" / "jade-v3-medium.jsonl"
 FIGURES = ("accuracy", "f1_safe", "f1_unsafe")
@@ -107,12 +108,15 @@ def run_seed(seed: int, args, jade: list[GuardRow], config, out: Path) -> dict:
         ),
     }
     results: dict[str, dict] = {}
+    stage1_outcome = None
     for key, (title, rows1, rows2, tests) in scenarios.items():
         console.rule(f"({key}) {title}: stage 1 {len(rows1)} rows, stage 2 {len(rows2)} rows")
         started = time.perf_counter()
-        if key != "a":
-            _reuse_stage1(out / "a" / "model", out / key / "model")
-        outcome = train_guard(config, rows1, rows2, out / key / "model", log=console.print)
+        if stage1_outcome is None:
+            outcome = train_guard(config, rows1, rows2, out / key / "model", log=console.print)
+            stage1_outcome = outcome.stages[0]
+        else:
+            outcome = _finetune(config, stage1_outcome, rows1, rows2, out / key / "model")
         train_s = time.perf_counter() - started
         baseline = TfidfBaseline().fit([*rows1, *rows2])
         for test_name, test_rows in tests.items():
@@ -137,11 +141,26 @@ def run_seed(seed: int, args, jade: list[GuardRow], config, out: Path) -> dict:
     return results
 
 
-def _reuse_stage1(source: Path, target: Path) -> None:
-    """Both scenarios share stage 1 (same rows, same config): train it once."""
-    for part in ("base", "stage1"):
-        if (source / part).is_dir() and not (target / part).exists():
-            shutil.copytree(source / part, target / part)
+def _finetune(
+    config: TrainConfig, stage1: StageOutcome, rows1: list, rows2: list, out: Path
+) -> TrainingOutcome:
+    """Stage 2 of scenarios (b) and (c) from scenario (a)'s stage-1 model, as the pipeline's
+    ``finetune_guard`` step trains it (same replay and validation holdout): every scenario
+    shares stage 1 (same rows, same config), trained once. Its base, tokenizer included, was
+    built from scenario (a)'s rows, so it never saw JADE's text (``train`` and the pipeline
+    build it from both stages' rows: real use sees slightly more of the real vocabulary)."""
+    rows, validation = stage2_inputs(rows2, rows1, config, console.print)
+    stage2 = run_stage(
+        "stage2",
+        config,
+        rows,
+        str(stage1.model_dir),
+        out,
+        validation=validation or None,
+        log=console.print,
+    )
+    final_dir = publish_final(config, (stage1, stage2), out / "final")
+    return TrainingOutcome(final_dir=final_dir, stages=(stage1, stage2))
 
 
 def _headline(metrics: dict) -> dict:
