@@ -211,10 +211,10 @@ def test_config_map_and_secret_carry_what_the_pipeline_reads(helm):
     assert {
         key for name, key in secret_data(objects) if name == wiring.mlflow_auth_secret_name
     } >= (set(wiring.mlflow_auth_env))
+    # The guard's pods read the ConfigMap and the MLflow user, never the S3 keys.
     guard = merged_values("libra-guard")["platform"]
     assert guard == {
         "configMapName": wiring.config_map_name,
-        "secretName": wiring.secret_name,
         "mlflowAuthSecretName": wiring.mlflow_auth_secret_name,
     }
 
