@@ -46,8 +46,15 @@ if ((${#missing[@]})); then
     "${missing[@]}" ca-certificates >/dev/null
 fi
 
+pid_file=/var/run/docker.pid
 if ! pgrep -x dockerd >/dev/null 2>&1; then
   is_root || fail "no Docker engine answers and only root can start one; start Docker (e.g. sudo systemctl start docker) and retry"
+  # An engine that was killed leaves its pid file, and a new dockerd refuses to start while
+  # it exists ("pid file found, ensure docker is not running"). No dockerd runs: it is stale.
+  if [[ -f $pid_file ]]; then
+    say "removing the stale $pid_file (pid $(cat "$pid_file"), no dockerd running)"
+    rm -f "$pid_file"
+  fi
   say "starting dockerd (no bridge, no iptables); log: $log_file"
   # setsid + nohup detach it from this shell, so it outlives the CI step that started it.
   setsid nohup dockerd --bridge=none --iptables=false --ip6tables=false \
