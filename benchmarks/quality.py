@@ -138,6 +138,10 @@ def run_seed(seed: int, args, jade: list[GuardRow], config, out: Path) -> dict:
                 "stage2_kept_step": outcome.stages[1].best_step or outcome.stages[1].steps,
                 "stage2_steps": outcome.stages[1].steps,
             }
+            # Written after every test: a seed stopped later keeps what it finished.
+            (out / "results.json").write_text(
+                json.dumps({"seed": seed, "results": results}, indent=2), encoding="utf-8"
+            )
     return results
 
 

@@ -1,5 +1,10 @@
 """Mean and spread over seeds of the quality benchmark's figures, and the issue's targets.
 
+Run on its own it combines results written by separate runs (one seed per process, so a
+finished seed survives a failed one)::
+
+    .venv/bin/python benchmarks/quality_summary.py OUT/seed-0/results.json OUT/seed-1/results.json
+
 Targets for the named CPU preset (issue 13): (a) the guard's mean accuracy at least the
 baseline's mean on all of ``jade-v3-medium``; (b) the guard's mean at least 97% on JADE's
 held-out 20% and at least 98% on held-out synthetic rows. The subcategory-held-out test (c)
@@ -8,7 +13,10 @@ has no target yet: it is reported so the gap to unseen topics is visible.
 
 from __future__ import annotations
 
+import json
 import statistics
+import sys
+from pathlib import Path
 
 TARGETS = {
     "(b) jade-v3-medium (20% held out)": 0.97,
@@ -31,6 +39,7 @@ def summarize(per_seed: dict[int, dict]) -> dict:
             for model in ("guard", "baseline")
         }
         summary[test]["n"] = runs[0]["n"]
+        summary[test]["seeds"] = len(runs)  # fewer than asked when a seed was stopped early
     targets = {}
     if TRANSFER in summary:
         guard = summary[TRANSFER]["guard"]["accuracy"]["mean"]
@@ -49,7 +58,10 @@ def summary_lines(summary: dict) -> list[str]:
         if test == "targets_met":
             continue
         guard, base = figures["guard"]["accuracy"], figures["baseline"]["accuracy"]
-        lines.append(f"{test} (n={figures['n']}): guard {_text(guard)} | baseline {_text(base)}")
+        lines.append(
+            f"{test} (n={figures['n']}, seeds={figures['seeds']}): "
+            f"guard {_text(guard)} | baseline {_text(base)}"
+        )
     for test, met in summary.get("targets_met", {}).items():
         lines.append(f"target {test}: {'met' if met else 'NOT met'}")
     return lines
@@ -69,3 +81,19 @@ def _text(spread: dict) -> str:
         f"{100 * spread['mean']:.2f} +- {100 * spread['stdev']:.2f} "
         f"[{100 * spread['min']:.2f}-{100 * spread['max']:.2f}]"
     )
+
+
+def main(paths: list[str]) -> int:
+    """Print the summary of per-seed ``results.json`` files (``{"seed", "results"}``)."""
+    per_seed = {}
+    for path in paths:
+        loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+        per_seed[int(loaded["seed"])] = loaded["results"]
+    summary = summarize(per_seed)
+    print("\n".join(summary_lines(summary)))
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

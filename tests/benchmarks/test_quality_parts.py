@@ -3,9 +3,12 @@ side, and the seed summary reports mean and spread and checks the issue's target
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from benchmarks.quality_summary import summarize
+from benchmarks.quality_summary import main as quality_summary_main
+from benchmarks.quality_summary import summarize, summary_lines
 from benchmarks.subcategory_split import split_by_subcategory
 from libra_guard.data.schema import SAFE, GuardRow
 
@@ -64,3 +67,25 @@ def test_summary_gives_mean_and_spread_and_checks_the_targets() -> None:
         "(a) jade-v3-medium (all)": True,  # 0.58 >= 0.58
         "(b) jade-v3-medium (20% held out)": True,  # mean 0.975 >= 0.97
     }
+    assert summary["(a) jade-v3-medium (all)"]["seeds"] == 2
+
+
+def test_a_seed_stopped_early_counts_only_where_it_finished(tmp_path, capsys) -> None:
+    finished = {"(a) jade-v3-medium (all)": _result(0.60, 0.58),
+                "(b) jade-v3-medium (20% held out)": _result(0.90, 1.0)}  # fmt: skip
+    stopped = {"(a) jade-v3-medium (all)": _result(0.70, 0.58)}
+    paths = []
+    for seed, results in ((0, finished), (1, stopped)):
+        paths.append(tmp_path / f"seed-{seed}.json")
+        paths[-1].write_text(json.dumps({"seed": seed, "results": results}), encoding="utf-8")
+    summary = summarize({0: finished, 1: stopped})
+    assert summary["(a) jade-v3-medium (all)"]["seeds"] == 2
+    assert summary["(a) jade-v3-medium (all)"]["guard"]["accuracy"]["mean"] == pytest.approx(0.65)
+    held_out = summary["(b) jade-v3-medium (20% held out)"]
+    assert held_out["seeds"] == 1 and held_out["guard"]["accuracy"]["mean"] == 0.90
+    assert summary["targets_met"]["(b) jade-v3-medium (20% held out)"] is False
+    lines = summary_lines(summary)
+    assert "(b) jade-v3-medium (20% held out) (n=100, seeds=1): guard 90.00" in lines[1]
+    # The command line combines the per-seed files the benchmark writes into the same summary.
+    assert quality_summary_main([str(path) for path in paths]) == 0
+    assert lines[1] in capsys.readouterr().out
