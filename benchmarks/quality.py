@@ -6,8 +6,11 @@ F1-safe, F1-unsafe) on the same test sets, side by side in one run:
 (a) transfer: trained on synthetic data only (stage 1 default flavour, stage 2 hard flavour),
     tested on all of ``jade-v3-medium`` -- how well the synthetic stage carries to real text;
 (b) real fine-tuning: stage 1 synthetic, stage 2 on 80% of ``jade-v3-medium`` (split by
-    question); tested on the other 20% and on a held-out synthetic set.
+    question); tested on the other 20% and on a held-out synthetic set;
+(c) unseen topics: as (b), but 20% of JADE's subcategories are held out whole and tested on.
 
+Each scenario is one ``train_guard`` run, as ``libra-guard train`` with the same rows: its own
+base (the tokenizer is built from both stages' rows), stage 1, stage 2 and the final model.
 The guard is the tiny preset trained as ``configs/quality.yaml`` says (longer, full fine-tuning
 and stage-1 rehearsal in stage 2, stage-2 weights picked on a validation split of the stage-2
 TRAINING questions) unless ``--config`` names another training config; ``--preset small``
@@ -17,7 +20,8 @@ The real data is read from ``../shared/data``; without it the benchmark says so 
 
 Usage::
 
-    .venv/bin/python benchmarks/quality.py                      # ~25-40 min on 2 CPU cores
+    .venv/bin/python benchmarks/quality.py                      # ~30-45 min on 2 CPU cores
+    .venv/bin/python benchmarks/quality.py --seeds 3 --scenarios bc   # (b) and (c) only
     .venv/bin/python benchmarks/quality.py --preset small       # the larger CPU preset
     .venv/bin/python benchmarks/quality.py --out /tmp/quality --stage1-rows 3000
 """
@@ -47,9 +51,7 @@ from libra_guard.data.synth import generate  # noqa: E402
 from libra_guard.evaluation.metrics import compute_metrics  # noqa: E402
 from libra_guard.evaluation.runner import evaluate_model  # noqa: E402
 from libra_guard.training.config import TrainConfig, load_train_config  # noqa: E402
-from libra_guard.training.curriculum import stage2_inputs  # noqa: E402
-from libra_guard.training.publish import StageOutcome, publish_final  # noqa: E402
-from libra_guard.training.runner import TrainingOutcome, run_stage, train_guard  # noqa: E402
+from libra_guard.training.runner import train_guard  # noqa: E402
 
 JADE = REPO_ROOT.parent / "shared" / "data" / "jade-v3-medium.jsonl"
 FIGURES = ("accuracy", "f1_safe", "f1_unsafe")
@@ -108,15 +110,15 @@ def run_seed(seed: int, args, jade: list[GuardRow], config, out: Path) -> dict:
         ),
     }
     results: dict[str, dict] = {}
-    stage1_outcome = None
     for key, (title, rows1, rows2, tests) in scenarios.items():
+        if key not in args.scenarios:
+            continue
         console.rule(f"({key}) {title}: stage 1 {len(rows1)} rows, stage 2 {len(rows2)} rows")
         started = time.perf_counter()
-        if stage1_outcome is None:
-            outcome = train_guard(config, rows1, rows2, out / key / "model", log=console.print)
-            stage1_outcome = outcome.stages[0]
-        else:
-            outcome = _finetune(config, stage1_outcome, rows1, rows2, out / key / "model")
+        # Each scenario trains as `libra-guard train` does, base included: the base's tokenizer
+        # is built from both stages' rows, so (b) and (c) read JADE's training text with a
+        # vocabulary that has seen it (a stage 1 shared with (a) would not have).
+        outcome = train_guard(config, rows1, rows2, out / key / "model", log=console.print)
         train_s = time.perf_counter() - started
         baseline = TfidfBaseline().fit([*rows1, *rows2])
         for test_name, test_rows in tests.items():
@@ -143,28 +145,6 @@ def run_seed(seed: int, args, jade: list[GuardRow], config, out: Path) -> dict:
                 json.dumps({"seed": seed, "results": results}, indent=2), encoding="utf-8"
             )
     return results
-
-
-def _finetune(
-    config: TrainConfig, stage1: StageOutcome, rows1: list, rows2: list, out: Path
-) -> TrainingOutcome:
-    """Stage 2 of scenarios (b) and (c) from scenario (a)'s stage-1 model, as the pipeline's
-    ``finetune_guard`` step trains it (same replay and validation holdout): every scenario
-    shares stage 1 (same rows, same config), trained once. Its base, tokenizer included, was
-    built from scenario (a)'s rows, so it never saw JADE's text (``train`` and the pipeline
-    build it from both stages' rows: real use sees slightly more of the real vocabulary)."""
-    rows, validation = stage2_inputs(rows2, rows1, config, console.print)
-    stage2 = run_stage(
-        "stage2",
-        config,
-        rows,
-        str(stage1.model_dir),
-        out,
-        validation=validation or None,
-        log=console.print,
-    )
-    final_dir = publish_final(config, (stage1, stage2), out / "final")
-    return TrainingOutcome(final_dir=final_dir, stages=(stage1, stage2))
 
 
 def _headline(metrics: dict) -> dict:
@@ -228,7 +208,15 @@ def _parse_args() -> argparse.Namespace:
         "--jade-rows", type=int, default=0, help="Use only the first N JADE rows (smoke runs)."
     )
     parser.add_argument("--mode", choices=("verdict", "generate"), default="verdict")
-    return parser.parse_args()
+    parser.add_argument(
+        "--scenarios",
+        default="abc",
+        help="Scenarios to run, e.g. 'bc' (quality_summary.py merges runs of the same seed).",
+    )
+    args = parser.parse_args()
+    if not args.scenarios or set(args.scenarios) - set("abc"):
+        parser.error(f"--scenarios takes letters of 'abc', got {args.scenarios!r}")
+    return args
 
 
 if __name__ == "__main__":

@@ -84,11 +84,14 @@ def _text(spread: dict) -> str:
 
 
 def main(paths: list[str]) -> int:
-    """Print the summary of per-seed ``results.json`` files (``{"seed", "results"}``)."""
-    per_seed = {}
+    """Print the summary of per-seed ``results.json`` files (``{"seed", "results"}``).
+
+    Files of the same seed merge (scenarios run in separate processes, ``--scenarios``); where
+    two files hold the same test, the later file on the command line wins."""
+    per_seed: dict[int, dict] = {}
     for path in paths:
         loaded = json.loads(Path(path).read_text(encoding="utf-8"))
-        per_seed[int(loaded["seed"])] = loaded["results"]
+        per_seed.setdefault(int(loaded["seed"]), {}).update(loaded["results"])
     summary = summarize(per_seed)
     print("\n".join(summary_lines(summary)))
     print(json.dumps(summary, indent=2))

@@ -89,3 +89,18 @@ def test_a_seed_stopped_early_counts_only_where_it_finished(tmp_path, capsys) ->
     # The command line combines the per-seed files the benchmark writes into the same summary.
     assert quality_summary_main([str(path) for path in paths]) == 0
     assert lines[1] in capsys.readouterr().out
+
+
+def test_runs_of_one_seed_merge_and_the_later_file_wins(tmp_path, capsys) -> None:
+    first = {"(a) jade-v3-medium (all)": _result(0.70, 0.58),
+             "(b) jade-v3-medium (20% held out)": _result(0.90, 1.0)}  # fmt: skip
+    rerun = {"(b) jade-v3-medium (20% held out)": _result(0.98, 1.0)}
+    paths = []
+    for name, results in (("first", first), ("rerun", rerun)):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps({"seed": 0, "results": results}), encoding="utf-8")
+    assert quality_summary_main([str(path) for path in paths]) == 0
+    out = capsys.readouterr().out
+    assert "(a) jade-v3-medium (all) (n=100, seeds=1): guard 70.00" in out
+    assert "(b) jade-v3-medium (20% held out) (n=100, seeds=1): guard 98.00" in out
+    assert "target (b) jade-v3-medium (20% held out): met" in out
