@@ -114,13 +114,14 @@ class TrainConfig(BaseModel):
             "compute; what lets 7B/14B bases train at useful sequence lengths."
         ),
     )
-    # native by default: benchmarks/engine_speed.py measured hf at 0.65x native's samples/s on
-    # the small preset on CPU (1.86x on tiny, on a heavily loaded machine; README, "Why native
-    # stays the default"), outside the issue's 10%; the recipes for GPU bases set hf.
+    # native by default: the quality figures and the demo's accuracy were measured with it. On
+    # a quiet machine benchmarks/engine_speed.py measured hf at 1.08x (tiny) and 0.99x (small)
+    # native's samples/s on CPU (README, "Why native stays the default"), so switching needs
+    # only the quality re-measured; the recipes for GPU bases set hf.
     engine: Engine = Field(
         default="native",
         description=(
-            "native: the hand-written DDP loop, fastest on CPU for the built presets; hf: the "
+            "native: the hand-written DDP loop, the CPU presets' measured default; hf: the "
             "Hugging Face Trainer (bf16 mixed precision, FSDP), what the recipes use."
         ),
     )
