@@ -114,10 +114,10 @@ class TrainConfig(BaseModel):
             "compute; what lets 7B/14B bases train at useful sequence lengths."
         ),
     )
-    # native by default: the quality figures and the demo's accuracy were measured with it. On
-    # a quiet machine benchmarks/engine_speed.py measured hf at 1.08x (tiny) and 0.99x (small)
-    # native's samples/s on CPU (README, "Why native stays the default"), so switching needs
-    # only the quality re-measured; the recipes for GPU bases set hf.
+    # native by default on the CPU presets: hf is as fast or faster (engine_speed.py 1.08x and
+    # 0.99x; 1.16-1.29x per quality scenario), but the quality benchmark with each engine, 3
+    # seeds side by side, had hf 4 points lower on (a) and under the 98% synthetic target in (b)
+    # (README, "Why native stays the default"). The recipes for GPU bases set hf.
     engine: Engine = Field(
         default="native",
         description=(
