@@ -127,13 +127,20 @@ def test_a_full_queue_answers_503_with_retry_after(service: Service) -> None:
     body = {"items": [{"question": q, "response": r} for q, r, _ in PAIRS], "explain": True}
     with ThreadPoolExecutor(max_workers=16) as pool:
         answers = list(pool.map(lambda _: moderate(service.url, body), range(16)))
-    statuses = sorted(answer.status_code for answer in answers)
-    assert set(statuses) == {200, 503}, statuses
+    seen = [(answer.status_code, answer.text[:120]) for answer in answers]
+    statuses = {answer.status_code for answer in answers}
+    # 16 requests of 2 score chunks and 1 explain call each, against 2 ongoing + 6 queued
+    # calls on the one replica: some are refused. Which ones, and whether any of the burst
+    # gets through, depends on timing (a slow machine can refuse all 16), so only the
+    # refusals' form is asserted here.
+    assert 503 in statuses and statuses <= {200, 503}, seen
     rejected = [answer for answer in answers if answer.status_code == 503]
-    assert all(answer.headers["Retry-After"] == "2" for answer in rejected)
-    assert all(answer.json()["error"] == "overloaded" for answer in rejected)
-    # The queue bound held: at most ongoing + queued calls were admitted at once.
-    assert statuses.count(200) >= 1
+    assert all(answer.headers["Retry-After"] == "2" for answer in rejected), seen
+    assert all(answer.json()["error"] == "overloaded" for answer in rejected), seen
+    # A refusal is a fast answer, not a lost replica: the same request succeeds afterwards.
+    after = moderate(service.url, body)
+    assert after.status_code == 200, after.text
+    assert len(after.json()["results"]) == len(PAIRS)
 
 
 @dataclass
