@@ -6,8 +6,8 @@ One pure function, so the arguments a recipe produces can be checked without tra
   AdamW (betas 0.9/0.95), clipping at 1.0, linear warm-up then cosine decay to 10%;
 - bf16 mixed precision on a GPU (weights and optimizer in fp32, products in bf16 under
   autocast), fp32 on CPU;
-- length-grouped batches (``train_sampling_strategy="group_by_length"``: transformers 5 names
-  the former ``group_by_length=True`` so);
+- no sampling strategy: ``hf_engine.GuardTrainer`` brings its own sampler (``batch_order``,
+  length-grouped batches in the native loop's order);
 - validation ``evals_per_epoch`` times per epoch, a checkpoint at each (the best one must exist
   to be reloaded) and ``load_best_model_at_end`` on ``selection_score`` (see ``hf_engine``);
 - FSDP (``sharding: fsdp``): every decoder layer its own shard unit, full state dicts in
@@ -89,7 +89,6 @@ def argument_values(
         lr_scheduler_kwargs={"min_lr_rate": 0.1},
         bf16=use_gpu,
         use_cpu=not use_gpu,
-        train_sampling_strategy="group_by_length",
         seed=config.seed,
         logging_strategy="steps",
         logging_steps=config.report_every,

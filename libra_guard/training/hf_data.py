@@ -2,9 +2,7 @@
 
 The rows are encoded by ``features.encode_row`` exactly as the native loop encodes them
 (prompt positions labelled ``-100``: the answer-only loss) and padded by ``features.collate``,
-so both engines train on the same tensors. Each item is a dict with ``input_ids``, which is
-what ``transformers``' ``LengthGroupedSampler`` measures when the Trainer's
-``train_sampling_strategy`` is ``group_by_length`` (batches of similar lengths, less padding).
+so both engines train on the same tensors, in the same order (``batch_order``).
 """
 
 from __future__ import annotations

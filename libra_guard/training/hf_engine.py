@@ -3,8 +3,9 @@
 ``train_stage_hf_per_worker`` is the ``TorchTrainer`` function when ``train.engine: hf``.
 Ray Train starts the workers and their process group; the Trainer (through accelerate) runs
 DDP on it, or FSDP2 with ``sharding: fsdp`` (``hf_args``), with bf16 mixed precision on GPUs,
-gradient checkpointing, LoRA (peft) and length-grouped batches. What stays ours:
+gradient checkpointing and LoRA (peft). What stays ours:
 
+- the batch order: length-grouped in short windows, the native loop's (``batch_order``);
 - the answer-only loss with the optional prompt weight (``loss.guard_loss``, via
   ``GuardTrainer.compute_loss``) on the rows ``features.encode_row`` encodes (``hf_data``);
 - validation with the verdict read-out (``selection.Validator``) as the Trainer's
@@ -44,9 +45,10 @@ from libra_guard.modeling.base_models import materialize_base
 from libra_guard.modeling.factory import load_causal_lm, load_tokenizer
 from libra_guard.modeling.features import encode_row, truncation_note
 from libra_guard.modeling.lora import apply_lora
+from libra_guard.training.batch_order import WindowedLengthSampler
 from libra_guard.training.checkpoint import MODEL_DIR, save_model_folder
 from libra_guard.training.curve import TrainingCurve
-from libra_guard.training.hf_args import SELECTION_METRIC, training_arguments
+from libra_guard.training.hf_args import SELECTION_METRIC, stage_steps, training_arguments
 from libra_guard.training.hf_callbacks import StepCurveCallback
 from libra_guard.training.hf_data import ExampleDataset, GuardCollator
 from libra_guard.training.loop import quiet_ray_report_log
@@ -62,16 +64,28 @@ FINAL_METRICS = "final_metrics.json"
 class GuardTrainer(Trainer):
     """``Trainer`` with the guard's loss, its per-step record and the verdict validation."""
 
-    def __init__(self, *args, prompt_loss_weight: float, validator: Validator | None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        prompt_loss_weight: float,
+        validator: Validator | None,
+        train_sampler: WindowedLengthSampler,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
         self.prompt_loss_weight = prompt_loss_weight
         self.validator = validator
+        self.train_sampler = train_sampler
         # guard_loss is a mean over the batch's answer tokens; with one batch per step the
         # Trainer must neither pass nor expect token counts.
         self.model_accepts_loss_kwargs = False
         self._losses: torch.Tensor | None = None
         #: (answer loss, objective, lr, tokens) of the last step, averaged over the workers.
         self.step_record: tuple[float, float, float, int] = (float("nan"),) * 3 + (0,)
+
+    def _get_train_sampler(self, train_dataset=None) -> WindowedLengthSampler:
+        """The native loop's batch order (``batch_order``), not the Trainer's own sampler."""
+        return self.train_sampler
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss = guard_loss(model, inputs, self.prompt_loss_weight)
@@ -182,6 +196,13 @@ def train_stage_hf_per_worker(loop_dict: dict[str, Any]) -> None:
         callbacks=[curve, RayTrainReportCallback()],
         prompt_loss_weight=config.prompt_loss_weight,
         validator=validator,
+        train_sampler=WindowedLengthSampler(
+            [len(example.input_ids) for example in examples],
+            steps_per_epoch=stage_steps(len(examples), config.batch_size, world, config.epochs)[0],
+            seed=config.seed,
+            batch_size=config.batch_size,
+            world=world,
+        ),
     )
     if config.sharding == "fsdp" and not trainer.is_fsdp_enabled:
         # Fail closed: accelerate drops the FSDP plugin where it cannot shard (CPU runs).

@@ -40,6 +40,7 @@ from libra_guard.modeling.features import (
     truncation_note,
 )
 from libra_guard.modeling.lora import apply_lora
+from libra_guard.training.batch_order import step_indices
 from libra_guard.training.checkpoint import (
     MODEL_DIR,
     load_training_state,
@@ -51,10 +52,6 @@ from libra_guard.training.loop_config import StageLoopConfig
 from libra_guard.training.loss import guard_loss
 from libra_guard.training.precision import autocast, enable_gradient_checkpointing, weight_dtype
 from libra_guard.training.selection import BestWeights, Validator
-
-#: Batches sorted by length within windows of this many global batches: less padding, and
-#: still a fresh mix every epoch.
-LENGTH_WINDOW = 8
 
 
 def train_stage_per_worker(loop_dict: dict[str, Any]) -> None:
@@ -236,25 +233,19 @@ def _batch_for_step(
     rank: int,
     world: int,
 ) -> list[TrainingExample]:
-    """This worker's rows of global step ``step``: a seeded shuffle per epoch, wrapped to a
-    whole number of global batches, sorted by length inside small windows."""
-    epoch, position = divmod(step, steps_per_epoch)
-    generator = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
-    order = torch.randperm(len(examples), generator=generator).tolist()
-    per_worker = config.batch_size
-    global_batch = per_worker * world
-    order = (order * math.ceil(steps_per_epoch * global_batch / len(order)))[
-        : steps_per_epoch * global_batch
-    ]
-    window = LENGTH_WINDOW * global_batch
-    window_start = (position * global_batch) // window * window
-    window_rows = sorted(
-        order[window_start : window_start + window], key=lambda i: len(examples[i].input_ids)
+    """This worker's rows of global step ``step`` (``batch_order.step_indices``: the order
+    the hf engine trains in too)."""
+    lengths = [len(example.input_ids) for example in examples]
+    indices = step_indices(
+        lengths,
+        step,
+        steps_per_epoch,
+        seed=config.seed,
+        batch_size=config.batch_size,
+        rank=rank,
+        world=world,
     )
-    batches = [window_rows[i : i + global_batch] for i in range(0, len(window_rows), global_batch)]
-    batch_order = torch.randperm(len(batches), generator=generator).tolist()
-    mine = batches[batch_order[position - window_start // global_batch]]
-    return [examples[i] for i in mine[rank * per_worker : (rank + 1) * per_worker]]
+    return [examples[i] for i in indices]
 
 
 def _eval_steps(steps_per_epoch: int, evals_per_epoch: int) -> set[int]:

@@ -28,7 +28,6 @@ def test_a_sharded_recipe_gives_fsdp_on_the_decoder_layers(synth_rows, tmp_path)
     assert values["fsdp_config"]["activation_checkpointing"] is True
     assert values["activation_checkpointing"] is False
     assert values["bf16"] is True and values["use_cpu"] is False
-    assert values["train_sampling_strategy"] == "group_by_length"
     assert values["per_device_train_batch_size"] == recipe.training.stage2.batch_size
     assert values["learning_rate"] == recipe.training.stage2.learning_rate
     assert values["load_best_model_at_end"] is True
@@ -53,4 +52,3 @@ def test_cpu_arguments_are_fp32_and_valid_for_transformers(synth_rows, tmp_path)
     assert isinstance(args, TrainingArguments)
     assert args.bf16 is False and args.use_cpu is True
     assert args.max_steps == stage_steps(len(synth_rows), 8, 2, 1.0)[1] == 4
-    assert args.train_sampling_strategy == "group_by_length"
