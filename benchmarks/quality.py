@@ -20,7 +20,7 @@ The real data is read from ``../shared/data``; without it the benchmark says so 
 
 Usage::
 
-    .venv/bin/python benchmarks/quality.py                      # ~15-25 min on 2 idle CPU cores
+    .venv/bin/python benchmarks/quality.py                      # ~12-25 min on 2 idle CPU cores
     .venv/bin/python benchmarks/quality.py --seeds 3 --scenarios bc   # (b) and (c) only
     .venv/bin/python benchmarks/quality.py --preset small       # the larger CPU preset
     .venv/bin/python benchmarks/quality.py --out /tmp/quality --stage1-rows 3000
