@@ -69,17 +69,10 @@ class WindowedLengthSampler(Sampler[int]):
     (``Trainer._inner_training_loop``), which picks that epoch's shuffle.
     """
 
-    def __init__(
-        self,
-        lengths: Sequence[int],
-        *,
-        steps_per_epoch: int,
-        seed: int,
-        batch_size: int,
-        world: int,
-    ) -> None:
+    def __init__(self, lengths: Sequence[int], *, seed: int, batch_size: int, world: int) -> None:
         self.lengths = list(lengths)
-        self.steps_per_epoch = steps_per_epoch
+        #: The native loop's count: every row once per epoch, the last batch wrapped round.
+        self.steps_per_epoch = math.ceil(len(self.lengths) / (batch_size * world))
         self.seed = seed
         self.batch_size = batch_size
         self.world = world

@@ -48,7 +48,7 @@ from libra_guard.modeling.lora import apply_lora
 from libra_guard.training.batch_order import WindowedLengthSampler
 from libra_guard.training.checkpoint import MODEL_DIR, save_model_folder
 from libra_guard.training.curve import TrainingCurve
-from libra_guard.training.hf_args import SELECTION_METRIC, stage_steps, training_arguments
+from libra_guard.training.hf_args import SELECTION_METRIC, training_arguments
 from libra_guard.training.hf_callbacks import StepCurveCallback
 from libra_guard.training.hf_data import ExampleDataset, GuardCollator
 from libra_guard.training.loop import quiet_ray_report_log
@@ -69,13 +69,11 @@ class GuardTrainer(Trainer):
         *args,
         prompt_loss_weight: float,
         validator: Validator | None,
-        train_sampler: WindowedLengthSampler,
         **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.prompt_loss_weight = prompt_loss_weight
         self.validator = validator
-        self.train_sampler = train_sampler
         # guard_loss is a mean over the batch's answer tokens; with one batch per step the
         # Trainer must neither pass nor expect token counts.
         self.model_accepts_loss_kwargs = False
@@ -85,7 +83,13 @@ class GuardTrainer(Trainer):
 
     def _get_train_sampler(self, train_dataset=None) -> WindowedLengthSampler:
         """The native loop's batch order (``batch_order``), not the Trainer's own sampler."""
-        return self.train_sampler
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        return WindowedLengthSampler(
+            [len(example.input_ids) for example in dataset.examples],
+            seed=self.args.seed,
+            batch_size=self.args.per_device_train_batch_size,
+            world=self.args.world_size,
+        )
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss = guard_loss(model, inputs, self.prompt_loss_weight)
@@ -196,13 +200,6 @@ def train_stage_hf_per_worker(loop_dict: dict[str, Any]) -> None:
         callbacks=[curve, RayTrainReportCallback()],
         prompt_loss_weight=config.prompt_loss_weight,
         validator=validator,
-        train_sampler=WindowedLengthSampler(
-            [len(example.input_ids) for example in examples],
-            steps_per_epoch=stage_steps(len(examples), config.batch_size, world, config.epochs)[0],
-            seed=config.seed,
-            batch_size=config.batch_size,
-            world=world,
-        ),
     )
     if config.sharding == "fsdp" and not trainer.is_fsdp_enabled:
         # Fail closed: accelerate drops the FSDP plugin where it cannot shard (CPU runs).

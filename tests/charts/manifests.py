@@ -23,6 +23,7 @@ from pathlib import Path
 
 import jsonschema
 import kubernetes_validate
+import pytest
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -129,8 +130,6 @@ def skip_without_ray_schemas() -> None:
     """Skip the calling test, saying why, where ../shared/schemas (the ray.io CRD schemas) is
     absent: a test that expects a ray.io validation error cannot tell it from this one."""
     if not RAY_SCHEMAS_DIR.is_dir():
-        import pytest
-
         pytest.skip(
             f"ray.io kinds not checked: {RAY_SCHEMAS_DIR} is absent (it lives in ../shared/schemas)"
         )

@@ -69,9 +69,6 @@ def test_the_trainer_trains_the_native_batches_grouped_by_length(synth_rows, tmp
         data_collator=GuardCollator(0),
         prompt_loss_weight=0.0,
         validator=None,
-        train_sampler=WindowedLengthSampler(
-            lengths, steps_per_epoch=12, seed=config.seed, batch_size=8, world=1
-        ),
     )
     loader = trainer.get_train_dataloader()
     for epoch in (0, 1):
@@ -108,9 +105,7 @@ def test_accelerate_deals_each_process_its_native_batch(world) -> None:
     rng = random.Random(world)
     lengths = [rng.randint(8, 300) for _ in range(50)]  # not a multiple of a global batch
     steps = -(-len(lengths) // (4 * world))
-    sampler = WindowedLengthSampler(
-        lengths, steps_per_epoch=steps, seed=7, batch_size=4, world=world
-    )
+    sampler = WindowedLengthSampler(lengths, seed=7, batch_size=4, world=world)
     sampler.set_epoch(1)
     for rank in range(world):
         shard = BatchSamplerShard(BatchSampler(sampler, 4, drop_last=False), world, rank)
